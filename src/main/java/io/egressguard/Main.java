@@ -1,0 +1,25 @@
+package io.egressguard;
+
+import io.egressguard.cli.EgressGuardCommand;
+import io.quarkus.runtime.annotations.QuarkusMain;
+import picocli.CommandLine;
+
+/**
+ * The one entry point. {@code serve} boots Quarkus (HTTPS webhook); every other command runs without booting it, so
+ * it opens no port, starts fast and prints only its result on standard output.
+ */
+@QuarkusMain
+public final class Main {
+
+    private Main() {
+    }
+
+    public static void main(String... args) {
+        System.exit(run(args));
+    }
+
+    /** Runs a command line and returns its exit code (0 ok, 1 something refused or failed, 2 bad input or usage). */
+    public static int run(String... args) {
+        return EgressGuardCommand.commandLine().execute(args);
+    }
+}

@@ -1,0 +1,329 @@
+package io.egressguard.admission;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.StreamReadConstraints;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.json.JsonMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.egressguard.Settings;
+import io.egressguard.policy.AdmissionAttributes;
+import io.egressguard.policy.Decision;
+import io.egressguard.policy.Evaluation;
+import io.egressguard.policy.PolicyEngine;
+import io.fabric8.kubernetes.api.model.Status;
+import io.fabric8.kubernetes.api.model.StatusBuilder;
+import io.fabric8.kubernetes.api.model.admission.v1.AdmissionRequest;
+import io.fabric8.kubernetes.api.model.admission.v1.AdmissionResponse;
+import io.fabric8.kubernetes.api.model.admission.v1.AdmissionReview;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+import org.jboss.logging.Logger;
+
+/**
+ * The webhook's one code path: decode an AdmissionReview (parsed once), evaluate it with the {@link PolicyEngine},
+ * and encode the answer in the apiVersion it came in. Everything that can go wrong with the input becomes a 400 with
+ * a JSON error body; anything that goes wrong inside becomes a refusal in enforce mode, never an allow.
+ */
+@ApplicationScoped
+public class AdmissionService {
+
+    private static final Logger LOG = Logger.getLogger(AdmissionService.class);
+
+    static final Set<String> API_VERSIONS = Set.of("admission.k8s.io/v1", "admission.k8s.io/v1beta1");
+    static final Set<String> OPERATIONS = Set.of("CREATE", "UPDATE", "DELETE", "CONNECT");
+    static final int MAX_DEPTH = 200;
+
+    static final ObjectMapper MAPPER = JsonMapper.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .build();
+
+    static {
+        MAPPER.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
+                .maxNestingDepth(MAX_DEPTH)
+                .maxStringLength(4 * 1024 * 1024)
+                .maxNumberLength(100)
+                .build());
+    }
+
+    /** An HTTP answer: status code and JSON body. */
+    public record Reply(int status, String body) {
+    }
+
+    /** A request that is not a usable AdmissionReview. */
+    static final class BadReview extends Exception {
+        BadReview(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    private final PolicyEngine engine;
+    private final Settings settings;
+    private final Set<String> platformNamespaces;
+    private final MeterRegistry registry;
+    private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    private final Timer evaluationTimer;
+
+    @Inject
+    public AdmissionService(PolicyEngine engine, MeterRegistry registry) {
+        this.engine = engine;
+        this.settings = engine.settings();
+        this.platformNamespaces = settings.platformNamespaces();
+        this.registry = registry;
+        this.evaluationTimer = Timer.builder("egressguard.evaluation")
+                .description("Time to evaluate all matching policies for one admission request")
+                .publishPercentileHistogram()
+                .register(registry);
+    }
+
+    /** {@code POST /validate[/mode]}. */
+    public Reply validate(byte[] body, Mode mode) {
+        return handle(body, mode, false);
+    }
+
+    /** {@code POST /mutate[/mode]}. */
+    public Reply mutate(byte[] body, Mode mode) {
+        return handle(body, mode, true);
+    }
+
+    private Reply handle(byte[] body, Mode mode, boolean mutate) {
+        JsonNode root;
+        String apiVersion;
+        AdmissionRequest envelope;
+        JsonNode request;
+        try {
+            root = parse(body);
+            apiVersion = root.path("apiVersion").asText();
+            request = root.get("request");
+            envelope = checkEnvelope(root, request);
+        } catch (BadReview e) {
+            count("egressguard.admission.bad.requests", "endpoint", mutate ? "mutate" : "validate");
+            return error(400, "BadRequest", e.getMessage());
+        }
+        AdmissionResponse response;
+        try {
+            response = mutate ? mutateRequest(envelope, request, mode) : validateRequest(request, mode);
+        } catch (RuntimeException e) {
+            LOG.errorf(e, "internal error while handling admission request %s", envelope.getUid());
+            response = new AdmissionResponse();
+            if (mode == Mode.ENFORCE && !mutate) {
+                response.setAllowed(false);
+                response.setStatus(status(500, "InternalError", "egress-guard: internal error while evaluating "
+                        + "the request; it is refused because the webhook fails closed in enforce mode"));
+            } else {
+                response.setAllowed(true);
+                response.setWarnings(List.of("egress-guard: internal error while evaluating the request"));
+            }
+        }
+        response.setUid(envelope.getUid());
+        AdmissionReview review = new AdmissionReview();
+        review.setApiVersion(apiVersion);
+        review.setKind("AdmissionReview");
+        review.setResponse(response);
+        count("egressguard.admission.reviews", "endpoint", mutate ? "mutate" : "validate", "mode", mode.label(),
+                "allowed", String.valueOf(Boolean.TRUE.equals(response.getAllowed())));
+        try {
+            return new Reply(200, MAPPER.writeValueAsString(review));
+        } catch (JsonProcessingException e) {
+            LOG.error("cannot encode an AdmissionReview response", e);
+            return error(500, "InternalError", "cannot encode the response");
+        }
+    }
+
+    static JsonNode parse(byte[] body) throws BadReview {
+        if (body == null || body.length == 0) {
+            throw new BadReview("empty body: expected an AdmissionReview (admission.k8s.io/v1)");
+        }
+        try {
+            return MAPPER.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw new BadReview("malformed JSON: " + e.getOriginalMessage()
+                    + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
+                    + e.getLocation().getColumnNr()));
+        } catch (IOException e) {
+            throw new BadReview("unreadable body: " + e.getMessage());
+        }
+    }
+
+    static AdmissionRequest checkEnvelope(JsonNode root, JsonNode request) throws BadReview {
+        if (root == null || !root.isObject()) {
+            throw new BadReview("expected a JSON object of kind AdmissionReview");
+        }
+        if (!"AdmissionReview".equals(root.path("kind").asText())) {
+            throw new BadReview("expected kind AdmissionReview, found \"" + root.path("kind").asText() + "\"");
+        }
+        String apiVersion = root.path("apiVersion").asText();
+        if (!API_VERSIONS.contains(apiVersion)) {
+            throw new BadReview("unsupported apiVersion \"" + apiVersion
+                    + "\": expected admission.k8s.io/v1 or admission.k8s.io/v1beta1");
+        }
+        if (request == null || !request.isObject()) {
+            throw new BadReview("AdmissionReview has no request");
+        }
+        if (!request.path("uid").isTextual() || request.path("uid").asText().isEmpty()) {
+            throw new BadReview("request.uid is missing");
+        }
+        if (!OPERATIONS.contains(request.path("operation").asText())) {
+            throw new BadReview("request.operation must be one of CREATE, UPDATE, DELETE, CONNECT");
+        }
+        JsonNode resource = request.path("resource");
+        if (!resource.isObject() || !resource.path("resource").isTextual()) {
+            throw new BadReview("request.resource is missing");
+        }
+        for (String field : List.of("object", "oldObject")) {
+            JsonNode o = request.get(field);
+            if (o != null && !o.isNull() && !o.isObject()) {
+                throw new BadReview("request." + field + " must be an object or null");
+            }
+        }
+        ObjectNode copy = ((ObjectNode) request).deepCopy();
+        copy.remove("object");
+        copy.remove("oldObject");
+        try {
+            return MAPPER.treeToValue(copy, AdmissionRequest.class);
+        } catch (JsonProcessingException | IllegalArgumentException e) {
+            throw new BadReview("request is not an AdmissionRequest: " + e.getMessage().split("\n")[0]);
+        }
+    }
+
+    private AdmissionResponse validateRequest(JsonNode request, Mode mode) {
+        AdmissionResponse response = new AdmissionResponse();
+        response.setAllowed(true);
+        String namespace = request.path("namespace").asText("");
+        if (platformNamespaces.contains(namespace)) {
+            return response;
+        }
+        long start = System.nanoTime();
+        Evaluation eval = engine.evaluate(AdmissionAttributes.ofRequest(request, null));
+        evaluationTimer.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+        for (Decision d : eval.decisions()) {
+            count("egressguard.policy.decisions", "policy", d.policyId(), "outcome", d.outcome().name());
+        }
+        Map<String, String> audit = new TreeMap<>(eval.auditAnnotations());
+        List<Decision> violations = eval.violations();
+        List<String> warnings = new ArrayList<>();
+        for (Decision d : violations) {
+            if (d.outcome() == Decision.Outcome.WARN || mode == Mode.WARN) {
+                warnings.add(d.line());
+            }
+        }
+        if (mode == Mode.AUDIT) {
+            Map<String, List<String>> byPolicy = new LinkedHashMap<>();
+            for (Decision d : violations) {
+                byPolicy.computeIfAbsent(d.policyId(), k -> new ArrayList<>()).add(d.line());
+            }
+            byPolicy.forEach((id, lines) -> audit.put(id, String.join("\n", lines)));
+        }
+        List<Decision> refusals = eval.refusals();
+        if (mode == Mode.ENFORCE && !refusals.isEmpty()) {
+            boolean onlyErrors = refusals.stream().allMatch(d -> d.outcome() == Decision.Outcome.ERROR);
+            String reason = onlyErrors ? "InternalError" : refusals.stream()
+                    .filter(d -> d.outcome() == Decision.Outcome.DENY).map(Decision::reason).findFirst()
+                    .orElse("Forbidden");
+            int code = onlyErrors ? 500 : codeFor(reason);
+            response.setAllowed(false);
+            response.setStatus(status(code, reason, refusals.stream().map(Decision::line)
+                    .collect(Collectors.joining("\n"))));
+        }
+        if (!warnings.isEmpty()) {
+            response.setWarnings(warnings);
+        }
+        if (!audit.isEmpty()) {
+            response.setAuditAnnotations(audit);
+        }
+        return response;
+    }
+
+    private AdmissionResponse mutateRequest(AdmissionRequest envelope, JsonNode request, Mode mode) {
+        AdmissionResponse response = new AdmissionResponse();
+        response.setAllowed(true);
+        String namespace = request.path("namespace").asText("");
+        JsonNode object = request.get("object");
+        if (object == null || !object.isObject()) {
+            return response;
+        }
+        boolean namespaceReview = "namespaces".equals(request.path("resource").path("resource").asText());
+        if (!namespaceReview && platformNamespaces.contains(namespace)) {
+            return response;
+        }
+        ObjectNode mutated = ((ObjectNode) object).deepCopy();
+        JsonNode resource = request.path("resource");
+        List<String> changes = Mutations.apply(resource.path("group").asText(""),
+                resource.path("resource").asText(""), request.path("subResource").asText(""),
+                envelope.getOperation(), mutated);
+        if (changes.isEmpty()) {
+            return response;
+        }
+        if (mode != Mode.ENFORCE) {
+            response.setWarnings(changes.stream().map(c -> "[egress-guard] " + c + " (not applied: the namespace "
+                    + "is in " + mode.label() + " mode)").toList());
+            return response;
+        }
+        ArrayNode patch = JsonPatch.diff(object, mutated);
+        try {
+            response.setPatchType("JSONPatch");
+            response.setPatch(Base64.getEncoder().encodeToString(MAPPER.writeValueAsBytes(patch)));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot encode a JSON patch", e);
+        }
+        return response;
+    }
+
+    static int codeFor(String reason) {
+        return switch (reason) {
+            case "Unauthorized" -> 401;
+            case "Invalid" -> 422;
+            case "RequestEntityTooLarge" -> 413;
+            default -> 403;
+        };
+    }
+
+    static Status status(int code, String reason, String message) {
+        return new StatusBuilder().withApiVersion("v1").withKind("Status").withStatus("Failure").withCode(code)
+                .withReason(reason).withMessage(message).build();
+    }
+
+    /** A transport-level error: a JSON body with code, reason and message. */
+    public static Reply error(int code, String reason, String message) {
+        ObjectNode body = MAPPER.createObjectNode();
+        body.put("kind", "Status");
+        body.put("apiVersion", "v1");
+        body.put("status", "Failure");
+        body.put("code", code);
+        body.put("reason", reason);
+        body.put("message", message);
+        return new Reply(code, body.toString());
+    }
+
+    private void count(String name, String... tags) {
+        String key = name + String.join("|", tags);
+        counters.computeIfAbsent(key, k -> Counter.builder(name).tags(tags).register(registry)).increment();
+    }
+
+    /** Exposed for the warm-up: the same decode, evaluate and encode path as a real request. */
+    Reply handleForWarmup(byte[] body, boolean mutate) {
+        return handle(body, Mode.ENFORCE, mutate);
+    }
+
+    static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,99 @@
+package io.egressguard.server;
+
+import io.egressguard.Settings;
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Server settings ({@code egressguard.*}): from application.properties, overridable by environment variables
+ * ({@code EGRESSGUARD_GATEWAY_NAMESPACE}, ...) and a mounted ConfigMap (see {@code quarkus.config.locations}).
+ */
+@ConfigMapping(prefix = "egressguard")
+public interface EgressGuardConfig {
+
+    /** Extra policy folders, merged with the built-in policies. */
+    Optional<List<Path>> policyDirs();
+
+    /** Whether the built-in policies are loaded. */
+    @WithDefault("true")
+    boolean builtinPolicies();
+
+    /** Number of warm-up evaluations per sample request before the server reports ready. */
+    @WithDefault("300")
+    int warmupIterations();
+
+    @WithDefault("istio-egress")
+    String gatewayNamespace();
+
+    @WithDefault("istio-egressgateway")
+    String gatewayService();
+
+    /** Labels of the egress gateway pods (default istio=egressgateway). */
+    @WithDefault("istio=egressgateway")
+    List<String> gatewayLabels();
+
+    @WithDefault("istio-system")
+    String istiodNamespace();
+
+    @WithDefault("egress-guard")
+    String ownNamespace();
+
+    @WithDefault("1337")
+    long proxyUid();
+
+    @WithDefault("1337")
+    long proxyGid();
+
+    Optional<String> proxyImagePattern();
+
+    Optional<List<String>> clusterCidrs();
+
+    @WithDefault("default")
+    List<String> installedRevisions();
+
+    @WithDefault("kube-system,kube-public,kube-node-lease")
+    List<String> exemptNamespaces();
+
+    @WithDefault("cluster.local")
+    String clusterDomain();
+
+    @WithDefault("cluster.local")
+    String trustDomain();
+
+    @WithDefault("system:masters")
+    List<String> adminGroups();
+
+    @WithDefault("system:serviceaccount:egress-guard:egress-guard")
+    String serviceAccount();
+
+    /** {@code key=value} pairs as a map. */
+    static Map<String, String> labels(List<String> pairs) {
+        Map<String, String> out = new java.util.TreeMap<>();
+        for (String p : pairs) {
+            int eq = p.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("egressguard.gateway-labels: expected key=value, found \"" + p
+                        + "\"");
+            }
+            out.put(p.substring(0, eq).trim(), p.substring(eq + 1).trim());
+        }
+        return Map.copyOf(out);
+    }
+
+    /** The settings record the engine and translator use. */
+    default Settings toSettings() {
+        Settings d = Settings.defaults();
+        Set<String> exempt = new HashSet<>(exemptNamespaces());
+        return new Settings(gatewayNamespace(), gatewayService(), labels(gatewayLabels()),
+                istiodNamespace(), ownNamespace(), proxyUid(), proxyGid(),
+                proxyImagePattern().orElse(d.proxyImagePattern()), clusterCidrs().orElse(d.clusterCidrs()),
+                List.copyOf(installedRevisions()), Set.copyOf(exempt), clusterDomain(), trustDomain(),
+                List.copyOf(adminGroups()), serviceAccount());
+    }
+}
