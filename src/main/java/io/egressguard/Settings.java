@@ -17,7 +17,9 @@ import java.util.Set;
  * @param proxyUid UID of the sidecar proxy, whose traffic iptables never redirects
  * @param proxyGid GID of the sidecar proxy
  * @param proxyImagePattern regular expression an injected {@code istio-proxy} image must match
- * @param clusterCidrs pod and service CIDRs of the cluster: addresses inside them are not "external"
+ * @param clusterCidrs pod and service CIDRs of the cluster: addresses inside them are not "external" (default:
+ *     kubeadm's and kind's defaults, 10.244.0.0/16 for pods and 10.96.0.0/12 for services, and their IPv6 twins;
+ *     set them to your cluster's)
  * @param installedRevisions Istio revisions that exist ({@code istio.io/rev} values that inject)
  * @param exemptNamespaces namespaces that are never guarded
  * @param clusterDomain the cluster DNS domain
@@ -60,7 +62,7 @@ public record Settings(
                 1337,
                 1337,
                 "^([a-z0-9.-]+(:[0-9]+)?/)*[a-z0-9._-]*proxyv2:[A-Za-z0-9._-]+$",
-                List.of("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8"),
+                List.of("10.244.0.0/16", "10.96.0.0/12", "fd00:10:244::/56", "fd00:10:96::/112"),
                 List.of("default"),
                 Set.of("kube-system", "kube-public", "kube-node-lease"),
                 "cluster.local",
