@@ -1,51 +1,81 @@
 package io.egressguard.cel;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.google.protobuf.NullValue;
+import dev.cel.common.values.NullValue;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Converts a Jackson tree into the values cel-java's standard runtime evaluates: maps, lists, Long, Double. */
+/**
+ * Converts a Jackson tree into the values cel-java's standard runtime evaluates, as Kubernetes presents unstructured
+ * objects to CEL: objects become maps (in document order), arrays lists, strings and booleans themselves, integral
+ * numbers that fit in 64 bits {@link Long} (CEL {@code int}), other numbers {@link Double}, and JSON {@code null} the
+ * value of the CEL literal {@code null}.
+ *
+ * <p>The conversion makes one pass and allocates only the result containers and boxed numbers. Empty objects and
+ * arrays share immutable instances; the other containers are plain mutable collections that the caller must not
+ * modify while an evaluation uses them.
+ */
 public final class CelJson {
 
     private CelJson() {
     }
 
+    /**
+     * Converts a JSON tree; {@code null} and a missing node both convert to CEL {@code null}.
+     *
+     * @param node the tree, or {@code null}
+     * @return a {@link Map}, {@link List}, {@link String}, {@link Boolean}, {@link Long}, {@link Double} or
+     *     {@link NullValue#NULL_VALUE}
+     */
     public static Object toCel(JsonNode node) {
-        if (node == null || node.isNull() || node.isMissingNode()) {
+        if (node == null) {
             return NullValue.NULL_VALUE;
         }
         switch (node.getNodeType()) {
             case OBJECT: {
-                Map<String, Object> map = new LinkedHashMap<>(Math.max(4, node.size() * 2));
-                for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-                    Map.Entry<String, JsonNode> e = it.next();
+                int size = node.size();
+                if (size == 0) {
+                    return Collections.emptyMap();
+                }
+                Map<String, Object> map = new LinkedHashMap<>(capacityFor(size));
+                for (Map.Entry<String, JsonNode> e : node.properties()) {
                     map.put(e.getKey(), toCel(e.getValue()));
                 }
-                return Collections.unmodifiableMap(map);
+                return map;
             }
             case ARRAY: {
-                List<Object> list = new ArrayList<>(node.size());
-                for (JsonNode child : node) {
-                    list.add(toCel(child));
+                int size = node.size();
+                if (size == 0) {
+                    return Collections.emptyList();
                 }
-                return Collections.unmodifiableList(list);
+                List<Object> list = new ArrayList<>(size);
+                for (int i = 0; i < size; i++) {
+                    list.add(toCel(node.get(i)));
+                }
+                return list;
             }
             case STRING:
                 return node.textValue();
             case BOOLEAN:
                 return node.booleanValue();
             case NUMBER:
-                if (node.canConvertToLong() && node.isIntegralNumber()) {
+                if (node.isIntegralNumber() && node.canConvertToLong()) {
                     return node.longValue();
                 }
                 return node.doubleValue();
+            case NULL:
+            case MISSING:
+                return NullValue.NULL_VALUE;
             default:
                 return node.asText();
         }
+    }
+
+    /** The initial capacity at which a hash map holds {@code size} entries without resizing. */
+    private static int capacityFor(int size) {
+        return (int) (size / 0.75f) + 1;
     }
 }
