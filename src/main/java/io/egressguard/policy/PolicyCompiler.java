@@ -49,6 +49,7 @@ public final class PolicyCompiler {
     private static final Pattern ID = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
 
     private final Cel cel;
+    private final dev.cel.validator.CelValidator validator;
 
     public PolicyCompiler() {
         this.cel = KubernetesCel.newBuilder(MAX_ITERATIONS)
@@ -60,6 +61,7 @@ public final class PolicyCompiler {
                 .addVar("variables", MapType.create(SimpleType.STRING, SimpleType.DYN))
                 .addVar("egressguard", SimpleType.DYN)
                 .build();
+        this.validator = KubernetesCel.newValidator(cel);
     }
 
     /** Compiles one policy file; all problems are collected and reported together. */
@@ -86,6 +88,7 @@ public final class PolicyCompiler {
     public Policy.Expression compileExpression(String name, String text) throws PolicyException {
         try {
             CelAbstractSyntaxTree ast = cel.compile(text).getAst();
+            validator.validate(ast).getAst();
             return new Policy.Expression(name, text, cel.createProgram(ast));
         } catch (CelValidationException e) {
             throw new PolicyException(e.getMessage());
@@ -267,6 +270,7 @@ public final class PolicyCompiler {
             }
             try {
                 CelAbstractSyntaxTree ast = cel.compile(text).getAst();
+                validator.validate(ast).getAst();
                 CelType type = ast.getResultType();
                 if (wantBool != null && type.kind() != CelKind.DYN) {
                     CelType want = wantBool ? SimpleType.BOOL : SimpleType.STRING;

@@ -88,6 +88,28 @@ class PolicyEngineTest {
     }
 
     @Test
+    void refusesWhatKubernetesRefusesAtCompileTime() {
+        assertThatThrownBy(() -> compile("lookaround", "  validations:\n  - expression: \"'ab'.matches('a(?=b)')\"\n"))
+                .isInstanceOf(PolicyException.class).hasMessageContaining("policies/lookaround/policy.yaml:13:");
+        assertThatThrownBy(() -> compile("mixed", "  validations:\n  - expression: \"[1, 'a'].size() == 2\"\n"))
+                .isInstanceOf(PolicyException.class).hasMessageContaining("policies/mixed/policy.yaml:13:");
+        assertThatThrownBy(() -> compile("bind", "  validations:\n  - expression: \"cel.bind(x, 1, x == 1)\"\n"))
+                .isInstanceOf(PolicyException.class);
+    }
+
+    @Test
+    void cidrLibraryWorksOnObjectFields() throws Exception {
+        Policy p = compile("cidrs", "  validations:\n  - expression: >-\n"
+                + "      egressguard.clusterCidrs.exists(c, cidr(c).containsIP(object.metadata.labels.addr))\n"
+                + "    messageExpression: \"'metadata.labels.addr: ' + object.metadata.labels.addr + ' is outside'\"\n");
+        PolicyEngine engine = engine(p);
+        assertThat(engine.evaluate(pod(POD.replace("\"app\":\"web\"", "\"addr\":\"10.244.3.7\""))).allowed())
+                .isTrue();
+        assertThat(engine.evaluate(pod(POD.replace("\"app\":\"web\"", "\"addr\":\"203.0.113.9\"")))
+                .refusals().get(0).line()).isEqualTo("[cidrs] metadata.labels.addr: 203.0.113.9 is outside");
+    }
+
+    @Test
     void refusesAVariableUsedBeforeItIsDeclared() {
         String spec = "  variables:\n  - name: a\n    expression: \"variables.b\"\n  - name: b\n    expression: \"1\"\n"
                 + "  validations:\n  - expression: \"variables.a == 1\"\n";
