@@ -45,9 +45,12 @@ public final class EgressNames {
         return label("virtualgateway-" + name + "-" + namespace);
     }
 
-    /** The DestinationRule for the gateway Service (mutual TLS from the sidecars): {@code egressgateway-<service>}. */
-    public static String gatewayDestinationRule(String service) {
-        return label("egressgateway-" + service);
+    /**
+     * The DestinationRule for a gateway Service (mutual TLS from the sidecars), which lives in the settings' gateway
+     * namespace whatever the Service's namespace: {@code egressgateway-<service>-<namespace>}.
+     */
+    public static String gatewayDestinationRule(String namespace, String service) {
+        return label("egressgateway-" + service + "-" + namespace);
     }
 
     /** The AuthorizationPolicy on the gateway pods: {@code egress-guard-<service>}. */

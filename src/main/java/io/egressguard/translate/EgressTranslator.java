@@ -1,6 +1,7 @@
 package io.egressguard.translate;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.egressguard.Settings;
 import java.util.ArrayList;
 import java.util.List;
@@ -45,6 +46,7 @@ public final class EgressTranslator {
 
     private final Settings settings;
 
+    /** A translator for the mesh and cluster that {@code settings} describe (gateway, trust domain, namespaces). */
     public EgressTranslator(Settings settings) {
         this.settings = Objects.requireNonNull(settings, "settings");
     }
@@ -53,8 +55,7 @@ public final class EgressTranslator {
     public Translation translate(List<? extends JsonNode> inputs) {
         List<TranslationProblem> problems = new ArrayList<>();
         Declarations declarations = new DeclarationParser(settings, problems).parse(inputs);
-        List<com.fasterxml.jackson.databind.node.ObjectNode> objects =
-                new TranslationRun(settings, declarations, problems).run();
+        List<ObjectNode> objects = new TranslationRun(settings, declarations, problems).run();
         problems.sort(TranslationProblem.ORDER);
         return new Translation(objects, problems);
     }

@@ -1,5 +1,6 @@
 package io.egressguard.translate;
 
+import java.util.Locale;
 import java.util.Set;
 import java.util.regex.Pattern;
 
@@ -64,7 +65,7 @@ final class HostNames {
         if (labels.length < 2) {
             return "\"" + host + "\" is not fully qualified; write the full name, as in api.example.com";
         }
-        String domain = clusterDomain.toLowerCase(java.util.Locale.ROOT);
+        String domain = clusterDomain.toLowerCase(Locale.ROOT);
         if (name.equals(domain) || name.endsWith("." + domain)) {
             return "\"" + host + "\" is inside the cluster domain " + clusterDomain
                     + "; ExternalServices declare hosts outside the cluster";

@@ -7,6 +7,7 @@ import io.egressguard.Settings;
 import java.util.Collection;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /** Builds the Jackson trees of generated objects, with a fixed key order and Egress Guard's label and annotation. */
 final class Manifests {
@@ -34,7 +35,7 @@ final class Manifests {
         metadata.put("namespace", namespace);
         metadata.putObject("labels").put(Settings.MANAGED_BY_LABEL, Settings.MANAGED_BY_VALUE);
         metadata.putObject("annotations").put(Settings.SOURCE_ANNOTATION,
-                String.join(",", new java.util.TreeSet<>(sources)));
+                String.join(",", new TreeSet<>(sources)));
         root.set("spec", spec);
         return root;
     }

@@ -23,6 +23,7 @@ import io.egressguard.translate.Declarations.Port;
 import io.egressguard.translate.Declarations.ServiceAccount;
 import io.egressguard.translate.Declarations.VirtualGateway;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -31,6 +32,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Supplier;
 
 /** One translation: resolves the parsed declarations against each other and builds the objects. */
 final class TranslationRun {
@@ -81,6 +83,7 @@ final class TranslationRun {
             generate(plan);
         }
         warnUnroutedExposedHosts();
+        finishGateways();
         for (EnforcedNamespace namespace : new TreeMap<>(byName(declarations.enforcedNamespaces())).values()) {
             generateNamespace(namespace);
         }
@@ -368,7 +371,7 @@ final class TranslationRun {
     }
 
     /** Refuses what the gateway cannot check on the selected ports. */
-    private static void checkAgainstPorts(AccessPolicy ap, java.util.Collection<Map.Entry<Plan, RoutedPort>> ports) {
+    private static void checkAgainstPorts(AccessPolicy ap, Collection<Map.Entry<Plan, RoutedPort>> ports) {
         for (AuthzEntry entry : ap.entries()) {
             boolean restricted = !entry.clients().isEmpty() && entry.clients().stream()
                     .noneMatch(ClientSelector::everyone);
@@ -453,7 +456,7 @@ final class TranslationRun {
     /** An object being built from several declarations. */
     static final class Draft {
         final Set<String> sources = new TreeSet<>();
-        java.util.function.Supplier<ObjectNode> spec;
+        Supplier<ObjectNode> spec;
     }
 
     private Draft draft(String apiVersion, String kind, String namespace, String name) {
@@ -886,7 +889,6 @@ final class TranslationRun {
                 }
             }
         }
-        finishGateways();
     }
 
     private void finishGateways() {
@@ -916,7 +918,7 @@ final class TranslationRun {
         gatewayDrafts.values().forEach(gd -> {
             GatewayTarget target = gd.target;
             Draft dr = draft(ISTIO_NETWORKING, "DestinationRule", home,
-                    EgressNames.gatewayDestinationRule(target.service()));
+                    EgressNames.gatewayDestinationRule(target.namespace(), target.service()));
             dr.sources.addAll(gd.sources);
             List<String> exportTo = exportTo(gd.exportAll, gd.exportTo, Set.of());
             dr.spec = () -> {
