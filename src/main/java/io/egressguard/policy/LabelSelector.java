@@ -16,7 +16,7 @@ public record LabelSelector(Map<String, String> matchLabels, List<Requirement> r
     public record Requirement(String key, String operator, Set<String> values) {
     }
 
-    static LabelSelector parse(JsonNode node, String where) throws PolicyException {
+    public static LabelSelector parse(JsonNode node, String where) throws PolicyException {
         if (node == null || node.isNull() || node.isMissingNode()) {
             return EVERYTHING;
         }

@@ -14,7 +14,7 @@ import java.util.TreeSet;
 public record ResourceRule(Set<String> apiGroups, Set<String> apiVersions, List<String> resources,
         Set<String> operations, String scope) {
 
-    static ResourceRule parse(JsonNode node, String where) throws PolicyException {
+    public static ResourceRule parse(JsonNode node, String where) throws PolicyException {
         Set<String> ops = strings(node.path("operations"));
         for (String op : ops) {
             if (!Set.of("*", "CREATE", "UPDATE", "DELETE", "CONNECT").contains(op)) {
