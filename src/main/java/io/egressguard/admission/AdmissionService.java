@@ -31,6 +31,7 @@ import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -82,9 +83,12 @@ public class AdmissionService {
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
     private final Timer evaluationTimer;
 
+    private final ClusterView cluster;
+
     @Inject
-    public AdmissionService(PolicyEngine engine, MeterRegistry registry) {
+    public AdmissionService(PolicyEngine engine, MeterRegistry registry, ClusterView cluster) {
         this.engine = engine;
+        this.cluster = cluster;
         this.settings = engine.settings();
         this.platformNamespaces = settings.platformNamespaces();
         this.registry = registry;
@@ -211,8 +215,18 @@ public class AdmissionService {
         if (platformNamespaces.contains(namespace)) {
             return response;
         }
+        if (mode == Mode.ENFORCE && cluster.active() && isPodCreate(request)) {
+            Optional<String> notYet = cluster.podsNotYetAllowed(namespace);
+            if (notYet.isPresent()) {
+                response.setAllowed(false);
+                response.setStatus(status(503, "ServiceUnavailable", "[egress-guard] " + notYet.get()));
+                count("egressguard.admission.gated");
+                return response;
+            }
+        }
+        Object namespaceObject = namespace.isEmpty() ? null : cluster.namespace(namespace).orElse(null);
         long start = System.nanoTime();
-        Evaluation eval = engine.evaluate(AdmissionAttributes.ofRequest(request, null));
+        Evaluation eval = engine.evaluate(AdmissionAttributes.ofRequest(request, namespaceObject));
         evaluationTimer.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
         for (Decision d : eval.decisions()) {
             count("egressguard.policy.decisions", "policy", d.policyId(), "outcome", d.outcome().name());
@@ -285,6 +299,13 @@ public class AdmissionService {
             throw new IllegalStateException("cannot encode a JSON patch", e);
         }
         return response;
+    }
+
+    private static boolean isPodCreate(JsonNode request) {
+        JsonNode resource = request.path("resource");
+        return "CREATE".equals(request.path("operation").asText()) && resource.path("group").asText("").isEmpty()
+                && "pods".equals(resource.path("resource").asText())
+                && request.path("subResource").asText("").isEmpty();
     }
 
     static int codeFor(String reason) {

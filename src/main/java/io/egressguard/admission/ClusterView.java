@@ -1,0 +1,23 @@
+package io.egressguard.admission;
+
+import java.util.Optional;
+
+/**
+ * What the webhook knows about the cluster beyond the request itself. Without cluster access (the default) it knows
+ * nothing and gates nothing; with the reconciler running, it answers from the reconciler's informer caches, never
+ * from a call to the API server on the request path.
+ */
+public interface ClusterView {
+
+    /** True when the view is backed by live caches of the cluster. */
+    boolean active();
+
+    /** The Namespace object (a CEL value: maps, lists, Long) when it is in the cache. */
+    Optional<Object> namespace(String name);
+
+    /**
+     * Why pods may not be created in an enforced namespace yet, or empty when they may: a Pod CREATE is refused,
+     * with a message that says it is temporary, until the namespace's deny-egress NetworkPolicy is in place.
+     */
+    Optional<String> podsNotYetAllowed(String namespace);
+}
