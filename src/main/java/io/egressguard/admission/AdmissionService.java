@@ -212,7 +212,7 @@ public class AdmissionService {
         AdmissionResponse response = new AdmissionResponse();
         response.setAllowed(true);
         String namespace = request.path("namespace").asText("");
-        if (platformNamespaces.contains(namespace)) {
+        if (platformNamespaces.contains(namespace) || onlyFinalizing(request)) {
             return response;
         }
         if (mode == Mode.ENFORCE && cluster.active() && isPodCreate(request)) {
@@ -226,7 +226,8 @@ public class AdmissionService {
         }
         Object namespaceObject = namespace.isEmpty() ? null : cluster.namespace(namespace).orElse(null);
         long start = System.nanoTime();
-        Evaluation eval = engine.evaluate(AdmissionAttributes.ofRequest(request, namespaceObject));
+        Evaluation eval = engine.evaluate(AdmissionAttributes.ofRequest(request, namespaceObject), p -> true,
+                cluster.declaredHosts());
         evaluationTimer.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
         for (Decision d : eval.decisions()) {
             count("egressguard.policy.decisions", "policy", d.policyId(), "outcome", d.outcome().name());
@@ -299,6 +300,32 @@ public class AdmissionService {
             throw new IllegalStateException("cannot encode a JSON patch", e);
         }
         return response;
+    }
+
+    /**
+     * An UPDATE of an object that is being deleted and that changes nothing but its finalizers (and the bookkeeping
+     * fields the API server maintains): judging it could only keep the object from going away.
+     */
+    static boolean onlyFinalizing(JsonNode request) {
+        JsonNode object = request.get("object");
+        JsonNode old = request.get("oldObject");
+        if (!"UPDATE".equals(request.path("operation").asText()) || object == null || !object.isObject()
+                || old == null || !old.isObject() || !object.path("metadata").hasNonNull("deletionTimestamp")) {
+            return false;
+        }
+        return withoutBookkeeping(object).equals(withoutBookkeeping(old));
+    }
+
+    private static JsonNode withoutBookkeeping(JsonNode o) {
+        ObjectNode copy = ((ObjectNode) o).deepCopy();
+        copy.remove("status");
+        if (copy.get("metadata") instanceof ObjectNode meta) {
+            for (String f : List.of("finalizers", "resourceVersion", "managedFields", "generation",
+                    "deletionTimestamp", "deletionGracePeriodSeconds")) {
+                meta.remove(f);
+            }
+        }
+        return copy;
     }
 
     private static boolean isPodCreate(JsonNode request) {

@@ -1,5 +1,6 @@
 package io.egressguard.admission;
 
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -20,4 +21,12 @@ public interface ClusterView {
      * with a message that says it is temporary, until the namespace's deny-egress NetworkPolicy is in place.
      */
     Optional<String> podsNotYetAllowed(String namespace);
+
+    /**
+     * The external hosts declared by ExternalServices in the cluster ({@code egressguard.externalHosts} in policies).
+     * Implementations return the same list instance until the declarations change.
+     */
+    default List<String> declaredHosts() {
+        return List.of();
+    }
 }

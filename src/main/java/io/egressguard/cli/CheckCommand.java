@@ -8,6 +8,7 @@ import io.egressguard.manifest.ManifestDocument;
 import io.egressguard.manifest.ManifestException;
 import io.egressguard.manifest.ManifestReader;
 import io.egressguard.policy.AdmissionAttributes;
+import io.egressguard.policy.DeclaredHosts;
 import io.egressguard.policy.Decision;
 import io.egressguard.policy.Evaluation;
 import io.egressguard.policy.PolicyEngine;
@@ -66,6 +67,7 @@ public final class CheckCommand implements Callable<Integer> {
             err.println("error: " + e.getMessage());
             return EgressGuardCommand.BAD_INPUT;
         }
+        List<String> declaredHosts = DeclaredHosts.from(docs.stream().map(ManifestDocument::tree).toList());
         ObjectMapper mapper = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
         ObjectNode report = mapper.createObjectNode();
         ArrayNode results = report.putArray("results");
@@ -97,7 +99,7 @@ public final class CheckCommand implements Callable<Integer> {
                 }
                 continue;
             }
-            Evaluation eval = engine.evaluate(attrs.get(), p -> injected || !p.injectedPodsOnly());
+            Evaluation eval = engine.evaluate(attrs.get(), p -> injected || !p.injectedPodsOnly(), declaredHosts);
             boolean allowed = eval.allowed();
             if (!allowed) {
                 denied++;

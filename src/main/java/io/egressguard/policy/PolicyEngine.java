@@ -41,6 +41,11 @@ public final class PolicyEngine {
     private final Settings settings;
     private final Map<String, Object> settingsValue;
     private final Map<String, List<Policy>> index = new ConcurrentHashMap<>();
+    /** The last declared-hosts list seen and the {@code egressguard} value built with it. */
+    private volatile HostsValue hostsValue;
+
+    private record HostsValue(List<String> hosts, Map<String, Object> value) {
+    }
 
     public PolicyEngine(List<Policy> policies, Settings settings) {
         List<Policy> sorted = new ArrayList<>(policies);
@@ -70,6 +75,19 @@ public final class PolicyEngine {
         return new PolicyEngine(compiled, settings);
     }
 
+    /** The {@code egressguard} variable: the settings plus {@code externalHosts}, rebuilt only when the list changes. */
+    Map<String, Object> egressguardValue(List<String> declaredHosts) {
+        HostsValue current = hostsValue;
+        if (current != null && current.hosts() == declaredHosts) {
+            return current.value();
+        }
+        Map<String, Object> value = new LinkedHashMap<>(settingsValue);
+        value.put("externalHosts", List.copyOf(declaredHosts));
+        HostsValue fresh = new HostsValue(declaredHosts, java.util.Collections.unmodifiableMap(value));
+        hostsValue = fresh;
+        return fresh.value();
+    }
+
     public List<Policy> policies() {
         return policies;
     }
@@ -93,11 +111,23 @@ public final class PolicyEngine {
 
     /** Evaluates every policy that matches the request. */
     public Evaluation evaluate(AdmissionAttributes attrs) {
-        return evaluate(attrs, p -> true);
+        return evaluate(attrs, p -> true, List.of());
     }
 
     /** Evaluates the policies that match the request and that {@code include} accepts. */
     public Evaluation evaluate(AdmissionAttributes attrs, java.util.function.Predicate<Policy> include) {
+        return evaluate(attrs, include, List.of());
+    }
+
+    /**
+     * Evaluates the policies that match the request and that {@code include} accepts.
+     *
+     * @param declaredHosts the external hosts declared by ExternalServices ({@code egressguard.externalHosts}); pass
+     *     the same list instance while it does not change, so its CEL value is built once
+     */
+    public Evaluation evaluate(AdmissionAttributes attrs, java.util.function.Predicate<Policy> include,
+            List<String> declaredHosts) {
+        Map<String, Object> egressguard = egressguardValue(declaredHosts);
         List<Policy> candidates = candidates(attrs.group(), attrs.version(), attrs.resource(), attrs.subResource(),
                 attrs.operation());
         List<Decision> decisions = new ArrayList<>();
@@ -118,14 +148,15 @@ public final class PolicyEngine {
             if (nsLabels != null && !p.namespaceSelector().isEmpty() && !p.namespaceSelector().matches(nsLabels)) {
                 continue;
             }
-            evaluate(p, attrs, decisions, audit);
+            evaluate(p, attrs, egressguard, decisions, audit);
         }
         return new Evaluation(List.copyOf(decisions), audit);
     }
 
-    private void evaluate(Policy p, AdmissionAttributes attrs, List<Decision> out, Map<String, String> audit) {
+    private void evaluate(Policy p, AdmissionAttributes attrs, Map<String, Object> egressguard, List<Decision> out,
+            Map<String, String> audit) {
         long start = System.nanoTime();
-        Activation activation = new Activation(attrs, settingsValue, p);
+        Activation activation = new Activation(attrs, egressguard, p);
         int before = out.size();
         for (Policy.Expression condition : p.matchConditions()) {
             try {

@@ -53,9 +53,15 @@ public final class PolicySuite {
                             "no " + kind + " fixture: every policy needs tests/allowed and tests/denied cases"));
                 }
                 for (Path file : files) {
-                    for (ManifestDocument doc : ManifestReader.parse(ManifestReader.readFile(file), file.toString(),
-                            false)) {
-                        results.add(runCase(engine, policy, kind.equals("denied"), doc,
+                    List<ManifestDocument> docs = ManifestReader.parse(ManifestReader.readFile(file),
+                            file.toString(), false);
+                    List<String> declaredHosts = DeclaredHosts.from(docs.stream().filter(PolicySuite::isContext)
+                            .map(ManifestDocument::tree).toList());
+                    for (ManifestDocument doc : docs) {
+                        if (isContext(doc)) {
+                            continue;
+                        }
+                        results.add(runCase(engine, policy, kind.equals("denied"), doc, declaredHosts,
                                 dir.relativize(file).toString() + (doc.index() > 0 ? "#" + doc.index() : "")));
                     }
                 }
@@ -64,8 +70,18 @@ public final class PolicySuite {
         return results;
     }
 
+    /**
+     * Documents annotated {@code egressguard.io/fixture-context: "true"} are context for the other documents of their
+     * file (for example the ExternalService that declares a host), not cases.
+     */
+    public static final String CONTEXT_ANNOTATION = "egressguard.io/fixture-context";
+
+    static boolean isContext(ManifestDocument doc) {
+        return "true".equals(doc.tree().path("metadata").path("annotations").path(CONTEXT_ANNOTATION).asText());
+    }
+
     static CaseResult runCase(PolicyEngine engine, Policy policy, boolean expectDenied, ManifestDocument doc,
-            String name) {
+            List<String> declaredHosts, String name) {
         AdmissionAttributes attrs = attributes(doc);
         String expectation = expectDenied ? "denied" : "allowed";
         if (attrs == null) {
@@ -73,7 +89,7 @@ public final class PolicySuite {
                     + doc.tree().path("apiVersion").asText() + " " + doc.tree().path("kind").asText());
         }
         // A policy's own fixtures always run it; other webhook-only policies are left out, as in `check`.
-        Evaluation eval = engine.evaluate(attrs, p -> p == policy || !p.injectedPodsOnly());
+        Evaluation eval = engine.evaluate(attrs, p -> p == policy || !p.injectedPodsOnly(), declaredHosts);
         List<Decision> own = eval.violations().stream().filter(d -> d.policyId().equals(policy.id())).toList();
         if (expectDenied) {
             boolean refused = own.stream().anyMatch(d -> d.outcome() != Decision.Outcome.ALLOW);

@@ -158,6 +158,29 @@ class AdmissionEndpointIT {
     }
 
     @Test
+    void finalizerRemovalOnATerminatingObjectIsNotBlocked() throws Exception {
+        ObjectNode review = fixture("update-deployment.json");
+        ObjectNode request = (ObjectNode) review.path("request");
+        ObjectNode old = (ObjectNode) request.path("object").deepCopy();
+        ((ObjectNode) old.path("spec").path("template").path("spec")).put("hostNetwork", true);
+        ((ObjectNode) old.path("metadata")).put("deletionTimestamp", "2026-11-26T21:50:00Z");
+        ((ObjectNode) old.path("metadata")).putArray("finalizers").add("example.com/cleanup");
+        ObjectNode updated = old.deepCopy();
+        ((ObjectNode) updated.path("metadata")).remove("finalizers");
+        request.set("oldObject", old);
+        request.set("object", updated);
+        JsonNode response = MAPPER.readTree(post("/validate", review).then().statusCode(200).extract().asString())
+                .path("response");
+        assertThat(response.path("allowed").asBoolean()).isTrue();
+
+        ((ObjectNode) updated.path("metadata")).putObject("annotations").put("traffic.sidecar.istio.io/x", "1");
+        ((ObjectNode) updated.path("spec")).put("replicas", 5);
+        JsonNode changed = MAPPER.readTree(post("/validate", review).then().statusCode(200).extract().asString())
+                .path("response");
+        assertThat(changed.path("allowed").asBoolean()).isFalse();
+    }
+
+    @Test
     void platformNamespacesAreNeverGuarded() throws Exception {
         ObjectNode review = fixture("create-deployment.json");
         ((ObjectNode) review.path("request")).put("namespace", "kube-system");

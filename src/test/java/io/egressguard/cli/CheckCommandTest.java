@@ -107,6 +107,23 @@ class CheckCommandTest {
     }
 
     @Test
+    void declaredHostsAmongTheCheckedManifestsAreProtected(@TempDir Path dir) throws Exception {
+        Path platform = dir.resolve("platform.yaml");
+        Files.writeString(platform, "apiVersion: egressguard.io/v1alpha1\nkind: ExternalService\nmetadata:\n"
+                + "  name: httpbin.org\n  namespace: global\nspec:\n  hosts: [httpbin.org]\n  ports:\n"
+                + "  - {number: 443, name: https, protocol: HTTPS, clientsideTls: {}, egressGatewayRoutes:"
+                + " {portMatch: 80, virtualGatewayRefs: [{name: egress-vg, namespace: istio-egress}]}}\n");
+        Path tenant = dir.resolve("tenant.yaml");
+        Files.writeString(tenant, "apiVersion: networking.istio.io/v1\nkind: DestinationRule\nmetadata:\n"
+                + "  name: plain\n  namespace: shop\nspec:\n  host: httpbin.org\n"
+                + "  trafficPolicy: {tls: {mode: DISABLE}}\n");
+        assertThat(run("check", tenant.toString()).exit()).isEqualTo(0);
+        Run both = run("check", platform.toString(), tenant.toString());
+        assertThat(both.exit()).isEqualTo(1);
+        assertThat(both.out()).contains("[no-external-host-override] spec.host: \"httpbin.org\" names a host declared");
+    }
+
+    @Test
     void yamlSyntaxErrorExits2WithFileAndLine() {
         Run r = run("check", DATA.resolve("broken.yaml").toString());
         assertThat(r.exit()).isEqualTo(2);

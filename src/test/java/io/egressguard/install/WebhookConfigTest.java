@@ -1,0 +1,221 @@
+package io.egressguard.install;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.egressguard.Settings;
+import io.egressguard.manifest.ManifestDocument;
+import io.egressguard.manifest.ManifestReader;
+import io.egressguard.policy.LabelSelector;
+import io.egressguard.policy.Policy;
+import io.egressguard.policy.PolicyEngine;
+import io.egressguard.policy.ResourceRule;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The install manifests as the API server will see them ({@code kubectl kustomize webhook-config}): the webhook rules
+ * route exactly the kinds the policies judge, and the selectors can never send the webhook a request from the
+ * platform namespaces or its own (which would deadlock it).
+ */
+class WebhookConfigTest {
+
+    static final Path DIR = Path.of("webhook-config");
+    static List<JsonNode> rendered;
+
+    @BeforeAll
+    static void render() throws Exception {
+        rendered = new ArrayList<>();
+        for (ManifestDocument d : ManifestReader.parse(kustomize(DIR), "kubectl kustomize webhook-config", false)) {
+            rendered.add(d.tree());
+        }
+    }
+
+    /** {@code kubectl kustomize DIR}; without kubectl, the resources the kustomization lists, concatenated. */
+    static String kustomize(Path dir) throws Exception {
+        try {
+            Process p = new ProcessBuilder("kubectl", "kustomize", dir.toString()).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (p.waitFor(60, TimeUnit.SECONDS) && p.exitValue() == 0) {
+                return out;
+            }
+            throw new AssertionError("kubectl kustomize " + dir + " failed:\n" + out);
+        } catch (IOException noKubectl) {
+            StringBuilder all = new StringBuilder();
+            JsonNode k = ManifestReader.parse(Files.readString(dir.resolve("kustomization.yaml")), "k", false)
+                    .get(0).tree();
+            for (JsonNode r : k.path("resources")) {
+                all.append(Files.readString(dir.resolve(r.asText()))).append("\n---\n");
+            }
+            return all.toString();
+        }
+    }
+
+    static JsonNode object(String kind, String name) {
+        return rendered.stream().filter(o -> o.path("kind").asText().equals(kind)
+                && o.path("metadata").path("name").asText().equals(name)).findFirst()
+                .orElseThrow(() -> new AssertionError("no " + kind + " " + name));
+    }
+
+    static List<JsonNode> validatingWebhooks() {
+        List<JsonNode> out = new ArrayList<>();
+        object("ValidatingWebhookConfiguration", "egress-guard").path("webhooks").forEach(out::add);
+        return out;
+    }
+
+    static List<JsonNode> allWebhooks() {
+        List<JsonNode> out = validatingWebhooks();
+        object("MutatingWebhookConfiguration", "egress-guard").path("webhooks").forEach(out::add);
+        return out;
+    }
+
+    static List<ResourceRule> rules(JsonNode webhook) throws Exception {
+        List<ResourceRule> out = new ArrayList<>();
+        for (JsonNode r : webhook.path("rules")) {
+            out.add(ResourceRule.parse(r, webhook.path("name").asText()));
+        }
+        return out;
+    }
+
+    @Test
+    void rendersTheWholeSet() {
+        TreeSet<String> kinds = new TreeSet<>();
+        rendered.forEach(o -> kinds.add(o.path("kind").asText()));
+        assertThat(kinds).contains("Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role",
+                "RoleBinding", "Service", "Deployment", "PodDisruptionBudget", "ValidatingWebhookConfiguration",
+                "MutatingWebhookConfiguration");
+    }
+
+    @Test
+    void everyKindAPolicyJudgesIsRoutedByEveryValidatingEntry() throws Exception {
+        PolicyEngine engine = PolicyEngine.load(true, List.of(), Settings.defaults());
+        List<String> missing = new ArrayList<>();
+        for (JsonNode webhook : validatingWebhooks()) {
+            List<ResourceRule> routed = rules(webhook);
+            for (Policy p : engine.policies()) {
+                for (ResourceRule r : p.resourceRules()) {
+                    for (String[] t : expand(r)) {
+                        boolean covered = routed.stream().anyMatch(w -> w.matches(t[0], t[1], t[2], t[3], t[4], true));
+                        if (!covered) {
+                            missing.add(webhook.path("name").asText() + " does not route " + String.join("/", t)
+                                    + " (policy " + p.id() + ")");
+                        }
+                    }
+                }
+            }
+        }
+        assertThat(missing).isEmpty();
+    }
+
+    @Test
+    void everyRoutedKindIsJudgedBySomePolicy() throws Exception {
+        PolicyEngine engine = PolicyEngine.load(true, List.of(), Settings.defaults());
+        List<String> unused = new ArrayList<>();
+        for (JsonNode webhook : validatingWebhooks()) {
+            for (ResourceRule w : rules(webhook)) {
+                for (String[] t : expand(w)) {
+                    if (engine.candidates(t[0], t[1], t[2], t[3], t[4]).isEmpty()) {
+                        unused.add(webhook.path("name").asText() + " routes " + String.join("/", t)
+                                + " but no policy judges it");
+                    }
+                }
+            }
+        }
+        assertThat(unused).isEmpty();
+    }
+
+    /** group, version, resource, subresource, operation tuples named by a rule ("*" versions become v1). */
+    static List<String[]> expand(ResourceRule r) {
+        List<String[]> out = new ArrayList<>();
+        List<String> versions = r.apiVersions().isEmpty() || r.apiVersions().contains("*") ? List.of("v1")
+                : List.copyOf(r.apiVersions());
+        List<String> ops = r.operations().contains("*") ? List.of("CREATE", "UPDATE", "DELETE")
+                : List.copyOf(r.operations());
+        for (String g : r.apiGroups()) {
+            for (String v : versions) {
+                for (String res : r.resources()) {
+                    String[] parts = res.split("/", 2);
+                    for (String op : ops) {
+                        out.add(new String[] {g, v, parts[0], parts.length > 1 ? parts[1] : "", op});
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void neverRoutesPlatformNamespacesOrItsOwnEvenWhenLabelled() throws Exception {
+        Settings s = Settings.defaults();
+        for (JsonNode webhook : allWebhooks()) {
+            LabelSelector selector = LabelSelector.parse(webhook.get("namespaceSelector"), "test");
+            assertThat(selector.isEmpty()).as(webhook.path("name").asText()).isFalse();
+            for (String ns : s.platformNamespaces()) {
+                for (String mode : List.of("enforce", "warn", "audit")) {
+                    Map<String, String> labels = Map.of(Settings.MODE_LABEL, mode,
+                            "kubernetes.io/metadata.name", ns);
+                    assertThat(selector.matches(labels)).as(webhook.path("name").asText() + " on " + ns).isFalse();
+                }
+            }
+            assertThat(selector.matches(Map.of("kubernetes.io/metadata.name", "shop"))).isFalse();
+        }
+    }
+
+    @Test
+    void eachModeHasItsOwnEntryPathAndFailurePolicy() {
+        Map<String, String[]> expected = Map.of(
+                "enforce", new String[] {"/validate", "Fail"},
+                "warn", new String[] {"/validate/warn", "Ignore"},
+                "audit", new String[] {"/validate/audit", "Ignore"});
+        for (JsonNode w : validatingWebhooks()) {
+            String mode = w.path("namespaceSelector").path("matchExpressions").get(0).path("values").get(0).asText();
+            assertThat(w.path("clientConfig").path("service").path("path").asText()).isEqualTo(expected.get(mode)[0]);
+            assertThat(w.path("failurePolicy").asText()).isEqualTo(expected.get(mode)[1]);
+        }
+        assertThat(validatingWebhooks()).hasSize(3);
+    }
+
+    @Test
+    void webhooksAreShortSideEffectFreeAndSpeakBothVersions() {
+        for (JsonNode w : allWebhooks()) {
+            String name = w.path("name").asText();
+            assertThat(w.path("sideEffects").asText()).as(name).isEqualTo("None");
+            assertThat(w.path("timeoutSeconds").asInt()).as(name).isBetween(1, 5);
+            assertThat(w.path("matchPolicy").asText()).as(name).isEqualTo("Equivalent");
+            assertThat(w.path("admissionReviewVersions").toString()).as(name).isEqualTo("[\"v1\",\"v1beta1\"]");
+            assertThat(w.path("clientConfig").path("service").path("namespace").asText()).isEqualTo("egress-guard");
+        }
+        object("MutatingWebhookConfiguration", "egress-guard").path("webhooks")
+                .forEach(w -> assertThat(w.path("reinvocationPolicy").asText()).isEqualTo("IfNeeded"));
+    }
+
+    @Test
+    void deploymentIsHighlyAvailableAndHardened() {
+        JsonNode d = object("Deployment", "egress-guard");
+        JsonNode spec = d.path("spec").path("template").path("spec");
+        assertThat(d.path("spec").path("replicas").asInt()).isGreaterThanOrEqualTo(2);
+        assertThat(spec.has("topologySpreadConstraints") || spec.path("affinity").has("podAntiAffinity")).isTrue();
+        assertThat(spec.path("securityContext").path("runAsNonRoot").asBoolean()).isTrue();
+        assertThat(spec.path("securityContext").path("seccompProfile").path("type").asText())
+                .isEqualTo("RuntimeDefault");
+        JsonNode c = spec.path("containers").get(0);
+        assertThat(c.path("securityContext").path("readOnlyRootFilesystem").asBoolean()).isTrue();
+        assertThat(c.path("securityContext").path("allowPrivilegeEscalation").asBoolean()).isFalse();
+        assertThat(c.path("securityContext").path("capabilities").path("drop").toString()).isEqualTo("[\"ALL\"]");
+        assertThat(c.path("resources").path("requests").has("memory")).isTrue();
+        assertThat(c.path("resources").path("limits").has("memory")).isTrue();
+        assertThat(c.path("readinessProbe").path("httpGet").path("path").asText()).isEqualTo("/q/health/ready");
+        assertThat(c.path("livenessProbe").path("httpGet").path("path").asText()).isEqualTo("/q/health/live");
+        assertThat(object("PodDisruptionBudget", "egress-guard").path("spec").path("minAvailable").asInt())
+                .isEqualTo(1);
+    }
+}
