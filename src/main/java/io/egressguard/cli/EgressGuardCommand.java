@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 /** {@code egress-guard}: the top-level command. */
 @Command(name = "egress-guard", mixinStandardHelpOptions = true, versionProvider = EgressGuardCommand.Version.class,
         description = "Keeps every workload's Internet traffic on the Istio egress gateway.",
-        subcommands = {ServeCommand.class, CheckCommand.class, RenderCommand.class, TestCommand.class,
+        subcommands = {ServeCommand.class, CheckCommand.class, RenderCommand.class, TestCommand.class, AuditCommand.class,
             CommandLine.HelpCommand.class})
 public final class EgressGuardCommand implements Runnable {
 
