@@ -16,7 +16,8 @@ import java.util.Set;
  * @param ownNamespace namespace Egress Guard runs in
  * @param proxyUid UID of the sidecar proxy, whose traffic iptables never redirects
  * @param proxyGid GID of the sidecar proxy
- * @param proxyImagePattern regular expression an injected {@code istio-proxy} image must match
+ * @param proxyImagePattern regular expression an injected {@code istio-proxy} image must match (default: Istio's
+ *     published {@code proxyv2} images on docker.io/istio and gcr.io/istio-release; set it to your mirror's)
  * @param clusterCidrs pod and service CIDRs of the cluster: addresses inside them are not "external" (default:
  *     kubeadm's and kind's defaults, 10.244.0.0/16 for pods and 10.96.0.0/12 for services, and their IPv6 twins;
  *     set them to your cluster's)
@@ -61,7 +62,7 @@ public record Settings(
                 "egress-guard",
                 1337,
                 1337,
-                "^([a-z0-9.-]+(:[0-9]+)?/)*[a-z0-9._-]*proxyv2:[A-Za-z0-9._-]+$",
+                "^(docker\\.io/istio|gcr\\.io/istio-release|istio)/proxyv2:[A-Za-z0-9._-]+$",
                 List.of("10.244.0.0/16", "10.96.0.0/12", "fd00:10:244::/56", "fd00:10:96::/112"),
                 List.of("default"),
                 Set.of("kube-system", "kube-public", "kube-node-lease"),

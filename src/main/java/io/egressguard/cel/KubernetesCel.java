@@ -16,7 +16,6 @@ import dev.cel.parser.CelStandardMacro;
 import dev.cel.validator.CelValidator;
 import dev.cel.validator.CelValidatorFactory;
 import dev.cel.validator.validators.DurationLiteralValidator;
-import dev.cel.validator.validators.HomogeneousLiteralValidator;
 import dev.cel.validator.validators.TimestampLiteralValidator;
 import java.util.Optional;
 
@@ -83,7 +82,7 @@ public final class KubernetesCel {
                 .addAstValidators(
                         DurationLiteralValidator.INSTANCE,
                         TimestampLiteralValidator.INSTANCE,
-                        HomogeneousLiteralValidator.newInstance(),
+                        new HomogeneousLiterals(),
                         KubernetesListsLibrary.elementTypeValidator(),
                         KubernetesRegexLibrary.literalPatternValidator())
                 .build();

@@ -77,6 +77,21 @@ class KubernetesCelEnvironmentTest {
     }
 
     @Test
+    void aggregateLiteralsJoinTypesLikeCelGo() throws Exception {
+        // cel-go joinTypes: dyn is assignable both ways, so once a dyn element is seen the rest are accepted
+        assertThat(CelHarness.eval("['a', dyn(1)].size() == 2")).isEqualTo(true);
+        assertThat(CelHarness.eval("{'c': dyn({}), 'a': 'x', 'b': true}.size() == 3")).isEqualTo(true);
+        assertThat(CelHarness.eval("[[1], [dyn('a')]].size() == 2")).isEqualTo(true);
+        assertThatThrownBy(() -> CelHarness.compile("{'a': 'x', 'b': true}.size() == 2"))
+                .isInstanceOf(CelValidationException.class)
+                .hasMessageContaining("expected type 'string' but found 'bool'");
+        assertThatThrownBy(() -> CelHarness.compile("{'c': {}, 'path': ''}.size() == 2"))
+                .isInstanceOf(CelValidationException.class).hasMessageContaining("but found 'string'");
+        assertThatThrownBy(() -> CelHarness.compile("[[1], ['a']].size() == 2"))
+                .isInstanceOf(CelValidationException.class).hasMessageContaining("but found 'list(string)'");
+    }
+
+    @Test
     void validateReturnsAValidAstUnchanged() throws Exception {
         CelAbstractSyntaxTree ast = CelHarness.CEL.compile("object.spec.replicas <= 5").getAst();
         assertThat(KubernetesCel.validate(CelHarness.CEL, ast)).isSameAs(ast);
