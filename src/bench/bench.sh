@@ -24,8 +24,8 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 "$home/egress-guard" --version >/dev/null   # builds the application if needed
 
-# the heap flags the Deployment uses (webhook-config/deployment.yaml, JAVA_TOOL_OPTIONS)
-heap_flags="$(sed -n '/JAVA_TOOL_OPTIONS/{n;s/.*value: "\(.*\)"/\1/p}' webhook-config/deployment.yaml)"
+# the heap flags the Deployment uses (webhook-config/base/deployment.yaml, JAVA_TOOL_OPTIONS)
+heap_flags="$(sed -n '/JAVA_TOOL_OPTIONS/{n;s/.*value: "\(.*\)"/\1/p}' webhook-config/base/deployment.yaml)"
 samples="$home/src/test/resources/bench"
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; true; }

@@ -27,7 +27,7 @@ import java.util.Map;
 final class CrdSchemas {
 
     static final Path ISTIO_CRDS = Path.of("src/test/resources/istio-crds/customresourcedefinitions.gen.yaml");
-    static final Path EGRESS_GUARD_CRDS = Path.of("webhook-config/crds");
+    static final Path EGRESS_GUARD_CRDS = Path.of("webhook-config/base/crds");
     static final Path NETWORK_POLICY = Path.of("src/test/resources/schemas/networkpolicy-v1.yaml");
 
     private static final SchemaRegistry REGISTRY = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_7);
