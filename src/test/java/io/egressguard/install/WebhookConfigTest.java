@@ -3,6 +3,7 @@ package io.egressguard.install;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.egressguard.Settings;
 import io.egressguard.manifest.ManifestDocument;
 import io.egressguard.manifest.ManifestReader;
@@ -196,6 +197,82 @@ class WebhookConfigTest {
         }
         object("MutatingWebhookConfiguration", "egress-guard").path("webhooks")
                 .forEach(w -> assertThat(w.path("reinvocationPolicy").asText()).isEqualTo("IfNeeded"));
+    }
+
+    @Test
+    void everyObjectMatchesItsKubernetesSchemaWithNoUnknownField() throws Exception {
+        List<String> problems = new ArrayList<>();
+        for (JsonNode o : rendered) {
+            Object typed = io.fabric8.kubernetes.client.utils.Serialization.unmarshal(o.toString());
+            String name = o.path("kind").asText() + "/" + o.path("metadata").path("name").asText();
+            assertThat(typed).as(name).isNotInstanceOf(io.fabric8.kubernetes.api.model.GenericKubernetesResource.class);
+            unknownFields(typed, name, problems, java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
+        }
+        assertThat(problems).isEmpty();
+    }
+
+    /** Fields the typed model did not know land in additionalProperties: each is a field the API server rejects. */
+    static void unknownFields(Object o, String path, List<String> problems, java.util.Set<Object> seen)
+            throws Exception {
+        if (o == null || !o.getClass().getName().startsWith("io.fabric8.") || !seen.add(o)) {
+            if (o instanceof List<?> list) {
+                int i = 0;
+                for (Object item : list) {
+                    unknownFields(item, path + "[" + i++ + "]", problems, seen);
+                }
+            } else if (o instanceof Map<?, ?> map && !path.endsWith("additionalProperties")) {
+                for (Map.Entry<?, ?> e : map.entrySet()) {
+                    unknownFields(e.getValue(), path + "." + e.getKey(), problems, seen);
+                }
+            }
+            return;
+        }
+        for (java.lang.reflect.Method m : o.getClass().getMethods()) {
+            if (m.getParameterCount() != 0 || !m.getName().startsWith("get") || m.getName().equals("getClass")) {
+                continue;
+            }
+            Object value = m.invoke(o);
+            if (m.getName().equals("getAdditionalProperties")) {
+                if (value instanceof Map<?, ?> extra && !extra.isEmpty()) {
+                    problems.add(path + ": unknown fields " + extra.keySet());
+                }
+                continue;
+            }
+            unknownFields(value, path + "." + m.getName().substring(3), problems, seen);
+        }
+    }
+
+    @Test
+    void schemaCheckCatchesAMisspelledField() throws Exception {
+        ObjectNode d = (ObjectNode) object("Deployment", "egress-guard").deepCopy();
+        ((ObjectNode) d.path("spec").path("template").path("spec").path("containers").get(0))
+                .putObject("securityContxt").put("privileged", false);
+        List<String> problems = new ArrayList<>();
+        unknownFields(io.fabric8.kubernetes.client.utils.Serialization.unmarshal(d.toString()), "Deployment", problems,
+                java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()));
+        assertThat(problems).singleElement().asString().contains("securityContxt");
+    }
+
+    @Test
+    void certManagerOverlayInjectsTheCaIntoBothWebhookConfigurations() throws Exception {
+        List<JsonNode> overlay = new ArrayList<>();
+        for (ManifestDocument d : ManifestReader.parse(kustomize(DIR.resolve("cert-manager")), "overlay", false)) {
+            overlay.add(d.tree());
+        }
+        List<String> injected = new ArrayList<>();
+        for (JsonNode o : overlay) {
+            if (o.path("kind").asText().endsWith("WebhookConfiguration")) {
+                injected.add(o.path("kind").asText() + "=" + o.path("metadata").path("annotations")
+                        .path("cert-manager.io/inject-ca-from").asText());
+            }
+        }
+        assertThat(injected).containsExactlyInAnyOrder(
+                "ValidatingWebhookConfiguration=egress-guard/egress-guard-serving",
+                "MutatingWebhookConfiguration=egress-guard/egress-guard-serving");
+        JsonNode cert = overlay.stream().filter(o -> o.path("kind").asText().equals("Certificate")
+                && o.path("metadata").path("name").asText().equals("egress-guard-serving")).findFirst().orElseThrow();
+        assertThat(cert.path("spec").path("secretName").asText()).isEqualTo("egress-guard-tls");
+        assertThat(cert.path("spec").path("dnsNames").toString()).contains("egress-guard.egress-guard.svc");
     }
 
     @Test
