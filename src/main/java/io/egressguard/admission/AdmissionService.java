@@ -51,6 +51,8 @@ public class AdmissionService {
     static final Set<String> API_VERSIONS = Set.of("admission.k8s.io/v1", "admission.k8s.io/v1beta1");
     static final Set<String> OPERATIONS = Set.of("CREATE", "UPDATE", "DELETE", "CONNECT");
     static final int MAX_DEPTH = 200;
+    /** Egress Guard's own declarations are judged wherever they live: they are written by platform admins. */
+    static final String DECLARATION_GROUP = "egressguard.io";
 
     static final ObjectMapper MAPPER = JsonMapper.builder()
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -212,7 +214,8 @@ public class AdmissionService {
         AdmissionResponse response = new AdmissionResponse();
         response.setAllowed(true);
         String namespace = request.path("namespace").asText("");
-        if (platformNamespaces.contains(namespace) || onlyFinalizing(request)) {
+        boolean declaration = DECLARATION_GROUP.equals(request.path("resource").path("group").asText());
+        if (!declaration && platformNamespaces.contains(namespace) || onlyFinalizing(request)) {
             return response;
         }
         if (mode == Mode.ENFORCE && cluster.active() && isPodCreate(request)) {

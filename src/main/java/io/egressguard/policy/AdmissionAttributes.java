@@ -77,7 +77,47 @@ public record AdmissionAttributes(String operation, String group, String version
         Map<String, Object> requestValue = (Map<String, Object>) CelJson.toCel(request);
         Object namespaceObject = ns.isEmpty() ? null : enforcedNamespace(ns);
         return Optional.of(new AdmissionAttributes("CREATE", r.group(), ResourceTable.versionOf(apiVersion),
-                r.plural(), "", ns, CelJson.toCel(object), null, requestValue, namespaceObject));
+                r.plural(), "", ns, CelJson.toCel(withoutNulls(object)), null, requestValue, namespaceObject));
+    }
+
+    /**
+     * The object as the API server would store it: a manifest's {@code key:} with no value (null) is dropped, as
+     * the API server drops null fields of the objects it decodes.
+     */
+    static JsonNode withoutNulls(JsonNode node) {
+        if (!containsNull(node)) {
+            return node;
+        }
+        if (node.isObject()) {
+            ObjectNode copy = JsonNodeFactory.instance.objectNode();
+            node.fields().forEachRemaining(e -> {
+                if (!e.getValue().isNull()) {
+                    copy.set(e.getKey(), withoutNulls(e.getValue()));
+                }
+            });
+            return copy;
+        }
+        com.fasterxml.jackson.databind.node.ArrayNode copy = JsonNodeFactory.instance.arrayNode();
+        node.forEach(child -> copy.add(withoutNulls(child)));
+        return copy;
+    }
+
+    private static boolean containsNull(JsonNode node) {
+        if (node.isObject()) {
+            for (java.util.Iterator<JsonNode> it = node.elements(); it.hasNext(); ) {
+                JsonNode child = it.next();
+                if (child.isNull() || containsNull(child)) {
+                    return true;
+                }
+            }
+        } else if (node.isArray()) {
+            for (JsonNode child : node) {
+                if (containsNull(child)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /**

@@ -89,13 +89,14 @@ public class Warmup {
     private String overHttps(List<byte[]> samples, int iterations) throws IOException {
         long start = System.nanoTime();
         String target = "0.0.0.0".equals(host) || "::".equals(host) ? "127.0.0.1" : host;
-        SSLSocket socket = connect(target, start);
+        SSLSocket socket = connect(target, listeningPort(), start);
+        long connected = System.nanoTime();
         int requests = 0;
         try (socket) {
             socket.setSoTimeout(5_000);
             OutputStream out = socket.getOutputStream();
             InputStream in = new BufferedInputStream(socket.getInputStream());
-            for (int i = 0; i < iterations && System.nanoTime() - start < HTTP_BUDGET_NANOS; i++) {
+            for (int i = 0; i < iterations && (i < 5 || System.nanoTime() - connected < HTTP_BUDGET_NANOS); i++) {
                 for (byte[] body : samples) {
                     String head = "POST /validate HTTP/1.1\r\nHost: " + target + "\r\nContent-Type: application/json"
                             + "\r\nContent-Length: " + body.length + "\r\n\r\n";
@@ -110,11 +111,12 @@ public class Warmup {
                 }
             }
         }
-        return requests + " HTTPS requests in " + (System.nanoTime() - start) / 1_000_000 + " ms";
+        return requests + " HTTPS requests in " + (System.nanoTime() - connected) / 1_000_000 + " ms (listening after "
+                + (connected - start) / 1_000_000 + " ms)";
     }
 
     /** Connects to the server, retrying while it is still starting to listen. */
-    private SSLSocket connect(String target, long start) throws IOException {
+    private SSLSocket connect(String target, int port, long start) throws IOException {
         IOException last = null;
         while (System.nanoTime() - start < 10_000_000_000L) {
             try {
@@ -132,6 +134,17 @@ public class Warmup {
             }
         }
         throw last == null ? new IOException("server did not listen") : last;
+    }
+
+    /** The HTTPS port: the configured one, or in tests the one the test framework picked. */
+    private int listeningPort() {
+        if (io.quarkus.runtime.LaunchMode.current() == io.quarkus.runtime.LaunchMode.TEST) {
+            String test = System.getProperty("quarkus.http.test-ssl-port");
+            if (test != null && !test.equals("0")) {
+                return Integer.parseInt(test);
+            }
+        }
+        return port;
     }
 
     /** Reads one HTTP/1.1 response with a Content-Length body; returns its status code. */

@@ -181,6 +181,24 @@ class AdmissionEndpointIT {
     }
 
     @Test
+    void declarationsAreJudgedInTheGatewayNamespace() throws Exception {
+        ObjectNode review = fixture("create-deployment.json");
+        ObjectNode request = (ObjectNode) review.path("request");
+        request.put("namespace", "istio-egress");
+        request.putObject("kind").put("group", "egressguard.io").put("version", "v1alpha1").put("kind", "ExternalService");
+        request.putObject("resource").put("group", "egressguard.io").put("version", "v1alpha1")
+                .put("resource", "externalservices");
+        request.set("object", MAPPER.readTree("{\"apiVersion\":\"egressguard.io/v1alpha1\",\"kind\":\"ExternalService\","
+                + "\"metadata\":{\"name\":\"everything\",\"namespace\":\"istio-egress\"},\"spec\":{\"hosts\":[\"*.com\"],"
+                + "\"ports\":[{\"number\":443,\"name\":\"https\",\"protocol\":\"HTTPS\",\"egressGatewayRoutes\":"
+                + "{\"portMatch\":80,\"virtualGatewayRefs\":[{\"name\":\"egress-vg\",\"namespace\":\"istio-egress\"}]}}]}}"));
+        JsonNode response = MAPPER.readTree(post("/validate", review).then().statusCode(200).extract().asString())
+                .path("response");
+        assertThat(response.path("allowed").asBoolean()).isFalse();
+        assertThat(lines(response)).anyMatch(l -> l.startsWith("[valid-external-service] spec.hosts[0]:"));
+    }
+
+    @Test
     void platformNamespacesAreNeverGuarded() throws Exception {
         ObjectNode review = fixture("create-deployment.json");
         ((ObjectNode) review.path("request")).put("namespace", "kube-system");
@@ -296,6 +314,10 @@ class AdmissionEndpointIT {
     @Test
     void healthAndMetricsAreServed() throws Exception {
         https.get("/q/health/live").then().statusCode(200);
+        long deadline = System.currentTimeMillis() + 20_000;
+        while (https.get("/q/health/ready").statusCode() != 200 && System.currentTimeMillis() < deadline) {
+            Thread.sleep(100);
+        }
         https.get("/q/health/ready").then().statusCode(200).body("status", equalTo("UP"));
         post("/validate", fixture("create-deployment.json")).then().statusCode(200);
         String metrics = https.get("/q/metrics").then().statusCode(200).extract().asString();
