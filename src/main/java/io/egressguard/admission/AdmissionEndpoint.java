@@ -15,15 +15,47 @@ import jakarta.ws.rs.core.Response;
 @Path("/")
 public class AdmissionEndpoint {
 
+    /** Routing-context key of the request's arrival time (nanoTime), stamped on the event loop. */
+    static final String ARRIVAL = "egressguard.arrival";
+
     @Inject
     AdmissionService service;
+
+    @Inject
+    io.vertx.ext.web.RoutingContext routing;
+
+    /**
+     * Past saturation a request can wait in the worker queue; once it has waited longer than this it is answered at
+     * once with 503 instead of being evaluated, so no request outlives the API server's webhook timeout (5 s) and the
+     * queue drains. The API server then applies the webhook's failurePolicy (Fail: the request is refused).
+     */
+    @org.eclipse.microprofile.config.inject.ConfigProperty(name = "egressguard.max-queue-time", defaultValue = "2s")
+    java.time.Duration maxQueueTime;
+
+    /** The 503 answer for a request that waited too long, or null when it may be evaluated. */
+    static AdmissionService.Reply shed(Long arrivalNanos, long nowNanos, java.time.Duration maxQueueTime) {
+        if (arrivalNanos == null) {
+            return null;
+        }
+        long waited = nowNanos - arrivalNanos;
+        if (waited <= maxQueueTime.toNanos()) {
+            return null;
+        }
+        return AdmissionService.error(503, "ServiceUnavailable", "egress-guard is overloaded: the request waited "
+                + waited / 1_000_000 + " ms for a worker (limit " + maxQueueTime.toMillis() + " ms); retry");
+    }
+
+    private AdmissionService.Reply shedIfLate() {
+        return shed(routing == null ? null : routing.get(ARRIVAL), System.nanoTime(), maxQueueTime);
+    }
 
     @POST
     @Path("validate")
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     public Response validate(byte[] body) {
-        return reply(service.validate(body, Mode.ENFORCE));
+        AdmissionService.Reply late = shedIfLate();
+        return reply(late != null ? late : service.validate(body, Mode.ENFORCE));
     }
 
     @POST
@@ -31,7 +63,8 @@ public class AdmissionEndpoint {
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     public Response validateWarn(byte[] body) {
-        return reply(service.validate(body, Mode.WARN));
+        AdmissionService.Reply late = shedIfLate();
+        return reply(late != null ? late : service.validate(body, Mode.WARN));
     }
 
     @POST
@@ -39,7 +72,8 @@ public class AdmissionEndpoint {
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     public Response validateAudit(byte[] body) {
-        return reply(service.validate(body, Mode.AUDIT));
+        AdmissionService.Reply late = shedIfLate();
+        return reply(late != null ? late : service.validate(body, Mode.AUDIT));
     }
 
     @POST
@@ -47,7 +81,8 @@ public class AdmissionEndpoint {
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     public Response mutate(byte[] body) {
-        return reply(service.mutate(body, Mode.ENFORCE));
+        AdmissionService.Reply late = shedIfLate();
+        return reply(late != null ? late : service.mutate(body, Mode.ENFORCE));
     }
 
     @POST
@@ -55,7 +90,8 @@ public class AdmissionEndpoint {
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     public Response mutateWarn(byte[] body) {
-        return reply(service.mutate(body, Mode.WARN));
+        AdmissionService.Reply late = shedIfLate();
+        return reply(late != null ? late : service.mutate(body, Mode.WARN));
     }
 
     @POST
@@ -63,7 +99,8 @@ public class AdmissionEndpoint {
     @Consumes(MediaType.APPLICATION_JSON)
     @Produces(MediaType.APPLICATION_JSON)
     public Response mutateAudit(byte[] body) {
-        return reply(service.mutate(body, Mode.AUDIT));
+        AdmissionService.Reply late = shedIfLate();
+        return reply(late != null ? late : service.mutate(body, Mode.AUDIT));
     }
 
     /**
