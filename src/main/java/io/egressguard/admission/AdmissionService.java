@@ -284,16 +284,23 @@ public class AdmissionService {
         }
         ObjectNode mutated = ((ObjectNode) object).deepCopy();
         JsonNode resource = request.path("resource");
-        List<String> changes = Mutations.apply(resource.path("group").asText(""),
-                resource.path("resource").asText(""), request.path("subResource").asText(""),
-                envelope.getOperation(), mutated);
-        if (changes.isEmpty()) {
+        String group = resource.path("group").asText("");
+        String plural = resource.path("resource").asText("");
+        String subResource = request.path("subResource").asText("");
+        List<String> changes = Mutations.apply(group, plural, subResource, envelope.getOperation(), mutated);
+        List<String> removed = mode == Mode.ENFORCE && !namespaceReview && remediates(namespace)
+                ? Mutations.remediate(group, plural, subResource, envelope.getOperation(), mutated) : List.of();
+        if (changes.isEmpty() && removed.isEmpty()) {
             return response;
         }
         if (mode != Mode.ENFORCE) {
             response.setWarnings(changes.stream().map(c -> "[egress-guard] " + c + " (not applied: the namespace "
                     + "is in " + mode.label() + " mode)").toList());
             return response;
+        }
+        if (!removed.isEmpty()) {
+            response.setWarnings(removed.stream().map(r -> "[egress-guard] " + r).toList());
+            count("egressguard.admission.remediations");
         }
         ArrayNode patch = JsonPatch.diff(object, mutated);
         try {
@@ -329,6 +336,19 @@ public class AdmissionService {
             }
         }
         return copy;
+    }
+
+    /**
+     * Whether a namespace has opted in to remediate mode. Only the cluster view knows a namespace's labels, so
+     * without cluster access remediation is off and redirection holes are refused by the validating webhook instead.
+     */
+    private boolean remediates(String namespace) {
+        if (namespace.isEmpty() || !cluster.active()) {
+            return false;
+        }
+        Map<String, String> labels = cluster.namespaceLabels(namespace);
+        return "enforce".equals(labels.get(Settings.MODE_LABEL))
+                && "true".equals(labels.get(Mutations.REMEDIATE_LABEL));
     }
 
     private static boolean isPodCreate(JsonNode request) {

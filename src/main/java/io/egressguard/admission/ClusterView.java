@@ -1,7 +1,9 @@
 package io.egressguard.admission;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 
 /**
  * What the webhook knows about the cluster beyond the request itself. Without cluster access (the default) it knows
@@ -15,6 +17,18 @@ public interface ClusterView {
 
     /** The Namespace object (a CEL value: maps, lists, Long) when it is in the cache. */
     Optional<Object> namespace(String name);
+
+    /** The labels of a Namespace in the cache; empty when it is not known. */
+    default Map<String, String> namespaceLabels(String name) {
+        Map<String, String> labels = new TreeMap<>();
+        namespace(name).ifPresent(ns -> {
+            if (ns instanceof Map<?, ?> m && m.get("metadata") instanceof Map<?, ?> meta
+                    && meta.get("labels") instanceof Map<?, ?> l) {
+                l.forEach((k, v) -> labels.put(String.valueOf(k), String.valueOf(v)));
+            }
+        });
+        return labels;
+    }
 
     /**
      * Why pods may not be created in an enforced namespace yet, or empty when they may: a Pod CREATE is refused,

@@ -19,9 +19,11 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code serve}: the HTTPS admission webhook. With no certificate given it makes a CA and a serving certificate and
- * prints where the CA bundle is.
+ * prints where the CA bundle is. With cluster access ({@code --kubeconfig FILE}, or the in-cluster service account) it
+ * also runs the reconciler, which applies the translated declarations to the cluster.
  */
-@Command(name = "serve", description = "Run the admission webhook over HTTPS.", mixinStandardHelpOptions = true)
+@Command(name = "serve", description = "Run the admission webhook over HTTPS (and, with cluster access, the "
+        + "reconciler).", mixinStandardHelpOptions = true)
 public final class ServeCommand implements Callable<Integer> {
 
     @Option(names = "--port", description = "HTTPS port (default: ${DEFAULT-VALUE}).", defaultValue = "8443")
@@ -49,6 +51,12 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Istio revision that is installed; repeatable (default: default).")
     List<String> installedRevisions = List.of();
 
+    @Option(names = "--kubeconfig", paramLabel = "FILE",
+            description = "Kubeconfig of the cluster to reconcile (its current context). Without it, the in-cluster "
+                    + "service account is used when its token is mounted; otherwise serve runs without cluster "
+                    + "access (no reconciler, no pod gating, no remediation).")
+    Path kubeconfig;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -60,6 +68,9 @@ public final class ServeCommand implements Callable<Integer> {
         }
         if (port < 1 || port > 65535) {
             throw new CommandLine.ParameterException(spec.commandLine(), "--port must be 1-65535");
+        }
+        if (kubeconfig != null && !Files.isReadable(kubeconfig)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), kubeconfig + ": cannot read");
         }
         Path cert = tlsCert;
         Path key = tlsKey;
@@ -87,6 +98,9 @@ public final class ServeCommand implements Callable<Integer> {
         System.setProperty("quarkus.http.insecure-requests", "disabled");
         System.setProperty("quarkus.tls.key-store.pem.0.cert", cert.toAbsolutePath().toString());
         System.setProperty("quarkus.tls.key-store.pem.0.key", key.toAbsolutePath().toString());
+        if (kubeconfig != null) {
+            System.setProperty("egressguard.kubeconfig", kubeconfig.toAbsolutePath().toString());
+        }
         if (!policyDirs.isEmpty()) {
             System.setProperty("egressguard.policy-dirs", policyDirs.stream().map(p -> p.toAbsolutePath().toString())
                     .collect(Collectors.joining(",")));

@@ -4,6 +4,7 @@ import io.egressguard.Settings;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -71,6 +72,52 @@ public interface EgressGuardConfig {
 
     @WithDefault("system:serviceaccount:egress-guard:egress-guard")
     String serviceAccount();
+
+    /**
+     * Kubeconfig of the cluster to reconcile ({@code serve --kubeconfig FILE}). Without it, {@code serve} uses the
+     * in-cluster service account when its token is mounted, and otherwise runs without cluster access.
+     */
+    Optional<Path> kubeconfig();
+
+    /** The reconciler ({@code egressguard.reconcile.*}), which runs whenever {@code serve} has cluster access. */
+    Reconcile reconcile();
+
+    /** Pacing and leader election of the reconciler. */
+    interface Reconcile {
+
+        /** Set to false to run the webhook without cluster access even where it has some. */
+        @WithDefault("true")
+        boolean enabled();
+
+        /** Wait after a change before a pass, so that a burst of changes makes one pass. */
+        @WithDefault("200ms")
+        Duration debounce();
+
+        /** Interval of the periodic pass that repairs drift. */
+        @WithDefault("5m")
+        Duration resync();
+
+        /** Wait after the first failed pass; doubles with each further failure. */
+        @WithDefault("500ms")
+        Duration backoffInitial();
+
+        /** Longest wait between failed passes. */
+        @WithDefault("5m")
+        Duration backoffMax();
+
+        /** Name of the coordination.k8s.io Lease in Egress Guard's own namespace. */
+        @WithDefault("egress-guard-reconciler")
+        String leaseName();
+
+        @WithDefault("15s")
+        Duration leaseDuration();
+
+        @WithDefault("10s")
+        Duration renewDeadline();
+
+        @WithDefault("2s")
+        Duration retryPeriod();
+    }
 
     /** {@code key=value} pairs as a map. */
     static Map<String, String> labels(List<String> pairs) {
