@@ -75,11 +75,27 @@ class WebhookConfigTest {
 
     /** The entries selected by a namespace's egressguard.io/mode: tenant objects. */
     static List<JsonNode> modeWebhooks() {
-        return validatingWebhooks().stream().filter(w -> !isDeclarations(w)).toList();
+        return validatingWebhooks().stream().filter(w -> !isDeclarations(w) && !isNamespaces(w)).toList();
     }
 
     static boolean isDeclarations(JsonNode webhook) {
         return webhook.path("name").asText().startsWith("declarations.");
+    }
+
+    /** The entry for Namespace objects themselves (the enforcement label). */
+    static boolean isNamespaces(JsonNode webhook) {
+        return webhook.path("name").asText().startsWith("namespaces.validate.");
+    }
+
+    /** Which entries must route a (group, resource): declarations, Namespaces, or each mode entry. */
+    static boolean routes(JsonNode webhook, String group, String resource) {
+        if (isDeclarationRule(group)) {
+            return isDeclarations(webhook);
+        }
+        if (group.isEmpty() && resource.equals("namespaces")) {
+            return isNamespaces(webhook);
+        }
+        return !isDeclarations(webhook) && !isNamespaces(webhook);
     }
 
     /** Egress Guard's own declarations are routed by their own entry; every other kind by each mode entry. */
@@ -119,10 +135,13 @@ class WebhookConfigTest {
             for (Policy p : engine.policies()) {
                 for (ResourceRule r : p.resourceRules()) {
                     for (String[] t : expand(r)) {
-                        if (isDeclarationRule(t[0]) != isDeclarations(webhook)) {
+                        if (!routes(webhook, t[0], t[2])) {
                             continue;
                         }
-                        boolean covered = routed.stream().anyMatch(w -> w.matches(t[0], t[1], t[2], t[3], t[4], true));
+                        boolean namespaced = io.egressguard.policy.ResourceTable.forResource(t[0], t[2])
+                                .map(io.egressguard.policy.ResourceTable.Resource::namespaced).orElse(true);
+                        boolean covered = routed.stream()
+                                .anyMatch(w -> w.matches(t[0], t[1], t[2], t[3], t[4], namespaced));
                         if (!covered) {
                             missing.add(webhook.path("name").asText() + " does not route " + String.join("/", t)
                                     + " (policy " + p.id() + ")");
@@ -188,7 +207,8 @@ class WebhookConfigTest {
                     assertThat(selector.matches(labels)).as(webhook.path("name").asText() + " on " + ns).isFalse();
                 }
             }
-            assertThat(selector.matches(Map.of("kubernetes.io/metadata.name", "shop"))).isEqualTo(isDeclarations(webhook));
+            assertThat(selector.matches(Map.of("kubernetes.io/metadata.name", "shop")))
+                    .isEqualTo(isDeclarations(webhook) || isNamespaces(webhook));
         }
     }
 

@@ -70,7 +70,8 @@ class AdmissionWithClusterTest {
         cluster.enforcedNamespace("shop");
         await(() -> cache.viewSynced() && cache.namespace("shop").isPresent(), () -> "namespace shop in the cache");
 
-        JsonNode refused = response(webhook.validate(review("create-pod.json", "shop"), Mode.ENFORCE));
+        // the Pod as validation sees it: after Istio's injector (a captured review plus the injected sidecar)
+        JsonNode refused = response(webhook.validate(review(INJECTED_POD, "shop"), Mode.ENFORCE));
         assertThat(refused.path("allowed").asBoolean()).isFalse();
         assertThat(refused.path("status").path("code").asInt()).isEqualTo(503);
         assertThat(refused.path("status").path("message").asText()).isEqualTo("[egress-guard] namespace shop: its"
@@ -81,7 +82,7 @@ class AdmissionWithClusterTest {
         await(() -> cache.generated(ManagedKinds.NETWORK_POLICY, "shop", EgressNames.DENY_EGRESS_POLICY)
                 .isPresent(), () -> "the NetworkPolicy of shop in the webhook's cache");
 
-        JsonNode admitted = response(webhook.validate(review("create-pod.json", "shop"), Mode.ENFORCE));
+        JsonNode admitted = response(webhook.validate(review(INJECTED_POD, "shop"), Mode.ENFORCE));
         assertThat(admitted.path("allowed").asBoolean()).isTrue();
     }
 
@@ -89,7 +90,7 @@ class AdmissionWithClusterTest {
     void podsInNamespacesThatAreNotEnforcedAreNotGated() throws Exception {
         cluster.namespace("lab", Map.of(Settings.MODE_LABEL, "warn"));
         await(() -> cache.viewSynced() && cache.namespace("lab").isPresent(), () -> "namespace lab in the cache");
-        JsonNode response = response(webhook.validate(review("create-pod.json", "lab"), Mode.ENFORCE));
+        JsonNode response = response(webhook.validate(review(INJECTED_POD, "lab"), Mode.ENFORCE));
         assertThat(response.path("allowed").asBoolean()).isTrue();
     }
 
@@ -175,8 +176,12 @@ class AdmissionWithClusterTest {
         return MAPPER.readTree(Base64.getDecoder().decode(response.path("patch").asText())).toString();
     }
 
+    /** A captured Pod CREATE with the containers Istio's injector adds. */
+    static final String INJECTED_POD = "bench/pod-10k.json";
+
     static ObjectNode fixture(String name) throws Exception {
-        try (InputStream in = AdmissionWithClusterTest.class.getResourceAsStream("/admission/" + name)) {
+        String resource = name.contains("/") ? "/" + name : "/admission/" + name;
+        try (InputStream in = AdmissionWithClusterTest.class.getResourceAsStream(resource)) {
             assertThat(in).as(name).isNotNull();
             return (ObjectNode) MAPPER.readTree(in);
         }

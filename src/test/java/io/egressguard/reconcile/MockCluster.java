@@ -52,7 +52,7 @@ import java.util.function.Supplier;
  */
 final class MockCluster implements AutoCloseable {
 
-    static final Path CRDS = Path.of("webhook-config", "crds");
+    static final Path CRDS = Path.of("webhook-config", "base", "crds");
 
     final ApplyingCrudDispatcher crud = new ApplyingCrudDispatcher();
     final FaultInjector faults = new FaultInjector(crud);
