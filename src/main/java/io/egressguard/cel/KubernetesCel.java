@@ -5,6 +5,7 @@ import com.google.common.collect.ImmutableList;
 import dev.cel.bundle.Cel;
 import dev.cel.bundle.CelBuilder;
 import dev.cel.bundle.CelFactory;
+import dev.cel.checker.CelStandardDeclarations;
 import dev.cel.common.CelAbstractSyntaxTree;
 import dev.cel.common.CelOptions;
 import dev.cel.common.CelValidationException;
@@ -13,6 +14,7 @@ import dev.cel.common.types.CelTypeProvider;
 import dev.cel.extensions.CelExtensions;
 import dev.cel.extensions.CelStringExtensions;
 import dev.cel.parser.CelStandardMacro;
+import dev.cel.runtime.CelStandardFunctions;
 import dev.cel.validator.CelValidator;
 import dev.cel.validator.CelValidatorFactory;
 import dev.cel.validator.validators.DurationLiteralValidator;
@@ -54,6 +56,15 @@ public final class KubernetesCel {
         KubernetesListsLibrary lists = new KubernetesListsLibrary(options);
         return CelFactory.standardCelBuilder()
                 .setOptions(options)
+                // The standard environment, except that the runtime's matches() is the regex library's, which
+                // compiles each pattern once: cel-java's own compiles the pattern again on every call. With these
+                // options (unsigned longs, timestamp epoch, heterogeneous comparisons) cel-java's default
+                // environment keeps every standard declaration and function, as the unfiltered builders do.
+                .setStandardEnvironmentEnabled(false)
+                .setStandardDeclarations(CelStandardDeclarations.newBuilder().build())
+                .setStandardFunctions(CelStandardFunctions.newBuilder()
+                        .excludeFunctions(CelStandardFunctions.StandardFunction.MATCHES)
+                        .build())
                 .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
                 .setTypeProvider(TYPE_PROVIDER)
                 .addCompilerLibraries(stringsLibrary(), CelExtensions.optional(), CelExtensions.sets(options),

@@ -214,7 +214,7 @@ final class KubernetesListsLibrary implements CelCompilerLibrary, CelRuntimeLibr
 
     private long indexOf(List<?> list, Object item) {
         for (int i = 0; i < list.size(); i++) {
-            if (equality.objectEquals(list.get(i), item)) {
+            if (elementEquals(list.get(i), item)) {
                 return i;
             }
         }
@@ -223,11 +223,23 @@ final class KubernetesListsLibrary implements CelCompilerLibrary, CelRuntimeLibr
 
     private long lastIndexOf(List<?> list, Object item) {
         for (int i = list.size() - 1; i >= 0; i--) {
-            if (equality.objectEquals(list.get(i), item)) {
+            if (elementEquals(list.get(i), item)) {
                 return i;
             }
         }
         return -1L;
+    }
+
+    /**
+     * CEL equality of a list element and the searched item. Two strings, the common case, are compared directly:
+     * CEL's equality of strings is Java's, and going through {@link RuntimeEquality} for each element costs more than
+     * the comparison.
+     */
+    private boolean elementEquals(Object element, Object item) {
+        if (element instanceof String s && item instanceof String t) {
+            return s.equals(t);
+        }
+        return equality.objectEquals(element, item);
     }
 
     // ---- ordering (cel-go traits.Comparer) ----------------------------------------------------------------------

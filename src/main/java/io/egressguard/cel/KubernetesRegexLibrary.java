@@ -25,7 +25,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Kubernetes' regex library ({@code k8s.io/apiserver/pkg/cel/library/regex.go}): {@code <string>.find(regex)} and
- * {@code <string>.findAll(regex[, limit])}.
+ * {@code <string>.findAll(regex[, limit])}; and the runtime of the standard {@code matches}, which
+ * {@link KubernetesCel} takes out of cel-java's standard functions because cel-java compiles its pattern on every
+ * call (about 10 µs for the patterns policies use, more than matching them).
  *
  * <p>Patterns are RE2 patterns evaluated by RE2/J, the Java port of Go's {@code regexp} package that cel-java itself
  * uses for {@code matches}: the syntax and the leftmost-first match semantics are Go's, and matching time is linear
@@ -73,7 +75,11 @@ final class KubernetesRegexLibrary implements CelCompilerLibrary, CelRuntimeLibr
                         (text, regex) -> findAll(text, regex, -1)),
                 CelFunctionBinding.from("string_find_all_string_int",
                         ImmutableList.<Class<?>>of(String.class, String.class, Long.class),
-                        args -> findAll((String) args[0], (String) args[1], (Long) args[2])));
+                        args -> findAll((String) args[0], (String) args[1], (Long) args[2])),
+                // the standard matches(string, string) and <string>.matches(string) overloads
+                CelFunctionBinding.from("matches", String.class, String.class, KubernetesRegexLibrary::matches),
+                CelFunctionBinding.from("matches_string", String.class, String.class,
+                        KubernetesRegexLibrary::matches));
     }
 
     /**
@@ -118,6 +124,14 @@ final class KubernetesRegexLibrary implements CelCompilerLibrary, CelRuntimeLibr
                         issues.addError(pattern.id(), "invalid regular expression: " + e.getMessage());
                     }
                 });
+    }
+
+    /**
+     * CEL's {@code matches}: whether {@code regex} matches anywhere in {@code text} (RE2 semantics, unanchored, as in
+     * cel-go and cel-java with partial matching), with the compiled pattern taken from the cache.
+     */
+    static boolean matches(String text, String regex) throws CelEvaluationException {
+        return compile(regex).matcher(text).find();
     }
 
     /** The first match of {@code regex} in {@code text}, or the empty string. */
@@ -166,6 +180,11 @@ final class KubernetesRegexLibrary implements CelCompilerLibrary, CelRuntimeLibr
         } catch (PatternSyntaxException e) {
             throw new CelEvaluationException("Illegal regex: " + e.getMessage());
         }
+    }
+
+    /** Whether {@code regex} is compiled in the cache. */
+    static boolean isCached(String regex) {
+        return PATTERNS.containsKey(regex);
     }
 
     /** The number of compiled patterns currently cached. */

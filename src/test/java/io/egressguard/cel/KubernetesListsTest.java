@@ -104,6 +104,18 @@ class KubernetesListsTest {
     }
 
     @Test
+    void indexOfAStringInAListOfMixedValuesMatchesOnlyThatString() throws Exception {
+        Map<String, Object> vars = Map.of("object", Map.of("args",
+                List.of("istio-iptables", "-u", 1337L, "1337", "-u", Map.of("-u", 1L), List.of("-u"))));
+        assertThat(CelHarness.eval("object.args.indexOf('-u')", vars)).isEqualTo(1L);
+        assertThat(CelHarness.eval("object.args.lastIndexOf('-u')", vars)).isEqualTo(4L);
+        assertThat(CelHarness.eval("object.args.indexOf('1337')", vars)).isEqualTo(3L);
+        assertThat(CelHarness.eval("object.args.indexOf(1337)", vars)).isEqualTo(2L);
+        assertThat(CelHarness.eval("object.args.indexOf('-x')", vars)).isEqualTo(-1L);
+        assertThat(CelHarness.eval("object.args.lastIndexOf(['-u'])", vars)).isEqualTo(6L);
+    }
+
+    @Test
     void stringIndexOfStillWorksNextToListIndexOf() throws Exception {
         assertThat(CelHarness.eval("'hello'.indexOf('l')")).isEqualTo(2L);
         assertThat(CelHarness.eval("'hello'.lastIndexOf('l')")).isEqualTo(3L);

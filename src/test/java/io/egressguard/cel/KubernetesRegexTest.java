@@ -76,6 +76,42 @@ class KubernetesRegexTest {
     }
 
     @Test
+    void matchesIsAnUnanchoredRe2SearchInBothForms() throws Exception {
+        assertThat(CelHarness.eval("'docker.io/istio/proxyv2:1.2'.matches('proxyv2')")).isEqualTo(true);
+        assertThat(CelHarness.eval("matches('docker.io/istio/proxyv2:1.2', '^docker\\\\.io/')")).isEqualTo(true);
+        assertThat(CelHarness.eval("'abc'.matches('^b')")).isEqualTo(false);
+        assertThat(CelHarness.eval("'ABC'.matches('(?i)^abc$')")).isEqualTo(true);
+        assertThat(CelHarness.eval("''.matches('')")).isEqualTo(true);
+        assertThat(CelHarness.eval("'a\\nb'.matches('^b')")).isEqualTo(false);
+        assertThat(CelHarness.eval("'a\\nb'.matches('(?m)^b')")).isEqualTo(true);
+    }
+
+    @Test
+    void matchesCompilesAPatternFromDataOnceAndKeepsIt() throws Exception {
+        String pattern = "^registry[.]example/proxy-" + System.nanoTime() + "$";
+        Map<String, Object> vars = Map.of("params", Map.of("pattern", pattern), "object",
+                Map.of("image", "registry.example/proxy-1"));
+        assertThat(KubernetesRegexLibrary.isCached(pattern)).isFalse();
+        assertThat(CelHarness.eval("object.image.matches(params.pattern)", vars)).isEqualTo(false);
+        assertThat(KubernetesRegexLibrary.isCached(pattern)).isTrue();
+        assertThat(CelHarness.eval("matches(object.image, params.pattern)", vars)).isEqualTo(false);
+        assertThat(CelHarness.eval("object.image.matches(params.pattern.substring(1, 26))", vars))
+                .isEqualTo(true);
+    }
+
+    @Test
+    void anInvalidPatternFromDataIsAnEvaluationErrorOfMatchesToo() throws Exception {
+        Map<String, Object> vars = Map.of("params", Map.of("pattern", "(a"), "object", Map.of("name", "a"));
+        assertThatThrownBy(() -> CelHarness.eval("object.name.matches(params.pattern)", vars))
+                .isInstanceOf(CelEvaluationException.class)
+                .hasMessageContaining("Illegal regex: error parsing regexp: missing closing )");
+        assertThatThrownBy(() -> CelHarness.eval("matches(object.name, params.pattern)", vars))
+                .isInstanceOf(CelEvaluationException.class).hasMessageContaining("Illegal regex");
+        // as in Kubernetes, a logical operator absorbs the error when the other side decides
+        assertThat(CelHarness.eval("object.name.matches(params.pattern) || true", vars)).isEqualTo(true);
+    }
+
+    @Test
     void anInvalidPatternFromDataIsAnEvaluationError() {
         Map<String, Object> vars = Map.of("params", Map.of("pattern", "("), "object", Map.of("name", "x"));
         assertThatThrownBy(() -> CelHarness.eval("object.name.find(params.pattern)", vars))
