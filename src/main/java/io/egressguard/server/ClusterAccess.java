@@ -97,7 +97,7 @@ public class ClusterAccess implements ClusterView {
     }
 
     /** The client configuration: the kubeconfig when given, else the in-cluster one when its token is there. */
-    static Optional<Config> clientConfig(Optional<Path> kubeconfig) {
+    public static Optional<Config> clientConfig(Optional<Path> kubeconfig) {
         Config config;
         if (kubeconfig.isPresent()) {
             Path file = kubeconfig.get();

@@ -82,6 +82,45 @@ public interface EgressGuardConfig {
     /** The reconciler ({@code egressguard.reconcile.*}), which runs whenever {@code serve} has cluster access. */
     Reconcile reconcile();
 
+    /** The serving certificate ({@code egressguard.tls.*}). */
+    Tls tls();
+
+    /** Where the HTTPS server's certificate comes from, and how often it is checked for a new one. */
+    interface Tls {
+
+        /** PEM file of the serving certificate, chain allowed ({@code serve} sets it). */
+        Optional<Path> cert();
+
+        /** PEM file of the serving certificate's private key ({@code serve} sets it). */
+        Optional<Path> key();
+
+        /** How often the two files are read again; a changed certificate is served from the next handshake on. */
+        @WithDefault("10s")
+        Duration reloadPeriod();
+
+        /*
+         * Self-managed certificates (serve --tls-secret NAME). serve reads these when it starts, before Quarkus, from
+         * system properties or environment variables (see SelfManagedCertificates.Options for what they do); they
+         * are declared here so that Quarkus knows them too.
+         */
+
+        /** How often each replica reads the certificate Secret and the webhook configurations. */
+        @WithDefault("1m")
+        Duration syncInterval();
+
+        /** Validity of a serving certificate; it is renewed when a third of it remains. */
+        @WithDefault("90d")
+        Duration servingValidity();
+
+        /** Validity of a CA; it is rotated when a third of it remains. */
+        @WithDefault("3650d")
+        Duration caValidity();
+
+        /** Wait between the steps of a CA rotation (new CA trusted, then signing, then the old one dropped). */
+        @WithDefault("1h")
+        Duration caOverlap();
+    }
+
     /** Pacing and leader election of the reconciler. */
     interface Reconcile {
 

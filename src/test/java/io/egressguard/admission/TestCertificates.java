@@ -22,8 +22,8 @@ public class TestCertificates implements QuarkusTestResourceLifecycleManager {
             SelfSignedCertificates.Files3 files = SelfSignedCertificates.ensure(DIR,
                     SelfSignedCertificates.dnsNames("egress-guard", "egress-guard", "cluster.local"), Instant.now());
             return Map.of(
-                    "quarkus.tls.key-store.pem.0.cert", files.cert().toAbsolutePath().toString(),
-                    "quarkus.tls.key-store.pem.0.key", files.key().toAbsolutePath().toString(),
+                    "egressguard.tls.cert", files.cert().toAbsolutePath().toString(),
+                    "egressguard.tls.key", files.key().toAbsolutePath().toString(),
                     "quarkus.http.insecure-requests", "disabled",
                     "quarkus.http.test-ssl-port", "0");
         } catch (IOException e) {

@@ -321,6 +321,59 @@ class WebhookConfigTest {
     }
 
     @Test
+    void theBaseDeploymentManagesItsOwnCertificatesAndNeedsNoSecretToStart() {
+        JsonNode spec = object("Deployment", "egress-guard").path("spec").path("template").path("spec");
+        JsonNode c = spec.path("containers").get(0);
+        assertThat(args(c)).contains("--tls-secret=egress-guard-tls", "--tls-dir=/tmp/egress-guard/tls")
+                .noneMatch(a -> a.startsWith("--tls-cert") || a.startsWith("--tls-key"));
+        assertThat(spec.path("volumes").findValues("secret")).as("Secret volumes").isEmpty();
+        JsonNode tmp = volume(spec, "tmp");
+        assertThat(tmp.has("emptyDir")).isTrue();
+        assertThat(mountPaths(c)).containsEntry("tmp", "/tmp");
+        // the Role lets it read and write that Secret, and create it
+        JsonNode role = object("Role", "egress-guard");
+        assertThat(role.path("rules").toString()).contains("\"resourceNames\":[\"egress-guard-tls\"]");
+    }
+
+    @Test
+    void theCertManagerOverlayServesTheMountedSecretInstead() throws Exception {
+        JsonNode d = null;
+        for (ManifestDocument doc : ManifestReader.parse(kustomize(DIR.resolve("cert-manager")), "overlay", false)) {
+            if (doc.tree().path("kind").asText().equals("Deployment")) {
+                d = doc.tree();
+            }
+        }
+        assertThat(d).isNotNull();
+        JsonNode spec = d.path("spec").path("template").path("spec");
+        JsonNode c = spec.path("containers").get(0);
+        assertThat(args(c)).containsExactly("serve", "--port=8443", "--tls-cert=/etc/egress-guard/tls/tls.crt",
+                "--tls-key=/etc/egress-guard/tls/tls.key");
+        assertThat(volume(spec, "tls").path("secret").path("secretName").asText()).isEqualTo("egress-guard-tls");
+        assertThat(mountPaths(c)).containsEntry("tls", "/etc/egress-guard/tls").containsEntry("tmp", "/tmp");
+    }
+
+    static List<String> args(JsonNode container) {
+        List<String> out = new ArrayList<>();
+        container.path("args").forEach(a -> out.add(a.asText()));
+        return out;
+    }
+
+    static JsonNode volume(JsonNode podSpec, String name) {
+        for (JsonNode v : podSpec.path("volumes")) {
+            if (v.path("name").asText().equals(name)) {
+                return v;
+            }
+        }
+        throw new AssertionError("no volume " + name);
+    }
+
+    static Map<String, String> mountPaths(JsonNode container) {
+        Map<String, String> out = new java.util.TreeMap<>();
+        container.path("volumeMounts").forEach(m -> out.put(m.path("name").asText(), m.path("mountPath").asText()));
+        return out;
+    }
+
+    @Test
     void deploymentIsHighlyAvailableAndHardened() {
         JsonNode d = object("Deployment", "egress-guard");
         JsonNode spec = d.path("spec").path("template").path("spec");
