@@ -26,6 +26,8 @@ fi
 
 # the heap flags the Deployment uses (webhook-config/base/deployment.yaml, JAVA_TOOL_OPTIONS)
 heap_flags="$(sed -n '/JAVA_TOOL_OPTIONS/{n;s/.*value: "\(.*\)"/\1/p}' webhook-config/base/deployment.yaml)"
+# the container's memory limit, as the JVM would see it in the pod (MaxRAMPercentage applies to it)
+heap_flags="$heap_flags -XX:MaxRAM=${BENCH_MAX_RAM:-$(sed -n '/limits:/{n;s/.*memory: *\([0-9]*\)Mi.*/\1m/p}' webhook-config/base/deployment.yaml)}"
 samples="$home/src/test/resources/bench"
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; true; }
