@@ -351,17 +351,7 @@ class CertificateRotationIT {
 
     /** A TLS context trusting only the CAs of {@code caPem}, with its own (empty) session cache. */
     static SSLContext trusting(String caPem) throws Exception {
-        KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
-        ks.load(null, null);
-        int i = 0;
-        for (X509Certificate ca : SelfSignedCertificates.parseCertificates(caPem)) {
-            ks.setCertificateEntry("ca-" + i++, ca);
-        }
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(ks);
-        SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(null, tmf.getTrustManagers(), null);
-        return ctx;
+        return TrustedCa.of(caPem);
     }
 
     static byte[] review() {
