@@ -7,6 +7,7 @@ import io.egressguard.Settings;
 import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +42,8 @@ public final class PolicyEngine {
     private final Settings settings;
     private final Map<String, Object> settingsValue;
     private final Map<String, List<Policy>> index = new ConcurrentHashMap<>();
+    /** Per policy, the position of each variable by name: built once, shared by every evaluation. */
+    private final Map<Policy, Map<String, Integer>> variablePositions;
     /** The last declared-hosts list seen and the {@code egressguard} value built with it. */
     private volatile HostsValue hostsValue;
 
@@ -53,6 +56,11 @@ public final class PolicyEngine {
         this.policies = List.copyOf(sorted);
         this.settings = settings;
         this.settingsValue = settings.toCel();
+        Map<Policy, Map<String, Integer>> positions = new IdentityHashMap<>();
+        for (Policy p : this.policies) {
+            positions.put(p, LazyVariables.positions(p.variables()));
+        }
+        this.variablePositions = positions;
     }
 
     /** Loads and compiles policies; every problem of every file is reported at once. */
@@ -164,7 +172,7 @@ public final class PolicyEngine {
     private void evaluate(Policy p, AdmissionAttributes attrs, Map<String, Object> egressguard, List<Decision> out,
             Map<String, String> audit) {
         long start = System.nanoTime();
-        Activation activation = new Activation(attrs, egressguard, p);
+        Activation activation = new Activation(attrs, egressguard, p, variablePositions.get(p));
         int before = out.size();
         for (Policy.Expression condition : p.matchConditions()) {
             try {
@@ -269,10 +277,15 @@ public final class PolicyEngine {
         private final Map<String, Object> settings;
         private final LazyVariables variables;
 
-        Activation(AdmissionAttributes attrs, Map<String, Object> settings, Policy policy) {
+        /**
+         * @param positions the policy's variable positions ({@link LazyVariables#positions}); null to compute them
+         */
+        Activation(AdmissionAttributes attrs, Map<String, Object> settings, Policy policy,
+                Map<String, Integer> positions) {
             this.attrs = attrs;
             this.settings = settings;
-            this.variables = policy.variables().isEmpty() ? null : new LazyVariables(policy.variables(), this);
+            this.variables = policy.variables().isEmpty() ? null : new LazyVariables(policy.variables(),
+                    positions == null ? LazyVariables.positions(policy.variables()) : positions, this);
         }
 
         @Override
@@ -302,15 +315,20 @@ public final class PolicyEngine {
         private final Activation activation;
         private static final Object EVALUATING = new Object();
 
-        LazyVariables(List<Policy.Expression> expressions, Activation activation) {
+        LazyVariables(List<Policy.Expression> expressions, Map<String, Integer> positions, Activation activation) {
             this.expressions = expressions;
             this.activation = activation;
             this.values = new Object[expressions.size()];
+            this.positions = positions;
+        }
+
+        /** The position of each variable by name, in declaration order; immutable, so evaluations share it. */
+        static Map<String, Integer> positions(List<Policy.Expression> expressions) {
             Map<String, Integer> pos = new LinkedHashMap<>();
             for (int i = 0; i < expressions.size(); i++) {
                 pos.put(expressions.get(i).name(), i);
             }
-            this.positions = pos;
+            return java.util.Collections.unmodifiableMap(pos);
         }
 
         @Override

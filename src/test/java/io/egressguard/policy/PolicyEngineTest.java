@@ -193,6 +193,18 @@ class PolicyEngineTest {
     }
 
     @Test
+    void eachEvaluationHasItsOwnVariableValues() throws Exception {
+        String spec = "  variables:\n  - name: name\n    expression: \"object.metadata.name\"\n"
+                + "  - name: web\n    expression: \"variables.name == 'web'\"\n"
+                + "  validations:\n  - expression: \"variables.web\"\n    messageExpression: \"variables.name\"\n";
+        PolicyEngine engine = engine(compile("own-values", spec));
+        assertThat(engine.evaluate(pod(POD)).allowed()).isTrue();
+        Evaluation db = engine.evaluate(pod(POD.replace("\"name\":\"web\",", "\"name\":\"db\",")));
+        assertThat(db.violations()).extracting(Decision::message).containsExactly("db");
+        assertThat(engine.evaluate(pod(POD)).allowed()).isTrue();
+    }
+
+    @Test
     void matchConditionsDecideWhetherThePolicyApplies() throws Exception {
         Policy p = compile("only-db", "  matchConditions:\n  - name: db\n    expression: \"object.metadata.name == 'db'\"\n"
                 + "  validations:\n  - expression: \"false\"\n");
