@@ -200,9 +200,13 @@ public class AdmissionService {
                 throw new BadReview("request." + field + " must be an object or null");
             }
         }
-        ObjectNode copy = ((ObjectNode) request).deepCopy();
-        copy.remove("object");
-        copy.remove("oldObject");
+        // the envelope without the objects, which are read as CEL values and never as a typed model
+        ObjectNode copy = MAPPER.createObjectNode();
+        request.properties().forEach(e -> {
+            if (!e.getKey().equals("object") && !e.getKey().equals("oldObject")) {
+                copy.set(e.getKey(), e.getValue());
+            }
+        });
         try {
             return MAPPER.treeToValue(copy, AdmissionRequest.class);
         } catch (JsonProcessingException | IllegalArgumentException e) {

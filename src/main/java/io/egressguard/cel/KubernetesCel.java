@@ -14,6 +14,7 @@ import dev.cel.common.types.CelTypeProvider;
 import dev.cel.extensions.CelExtensions;
 import dev.cel.extensions.CelStringExtensions;
 import dev.cel.parser.CelStandardMacro;
+import dev.cel.runtime.CelRuntimeLibrary;
 import dev.cel.runtime.CelStandardFunctions;
 import dev.cel.validator.CelValidator;
 import dev.cel.validator.CelValidatorFactory;
@@ -48,11 +49,7 @@ public final class KubernetesCel {
      * @param comprehensionMaxIterations bound on the iterations of all comprehensions in one evaluation
      */
     public static CelBuilder newBuilder(int comprehensionMaxIterations) {
-        CelOptions options = CelOptions.current()
-                .enableOptionalSyntax(true)
-                .enableHeterogeneousNumericComparisons(true)
-                .comprehensionMaxIterations(comprehensionMaxIterations)
-                .build();
+        CelOptions options = options(comprehensionMaxIterations);
         KubernetesListsLibrary lists = new KubernetesListsLibrary(options);
         return CelFactory.standardCelBuilder()
                 .setOptions(options)
@@ -62,15 +59,42 @@ public final class KubernetesCel {
                 // environment keeps every standard declaration and function, as the unfiltered builders do.
                 .setStandardEnvironmentEnabled(false)
                 .setStandardDeclarations(CelStandardDeclarations.newBuilder().build())
-                .setStandardFunctions(CelStandardFunctions.newBuilder()
-                        .excludeFunctions(CelStandardFunctions.StandardFunction.MATCHES)
-                        .build())
+                .setStandardFunctions(standardFunctions())
                 .setStandardMacros(CelStandardMacro.STANDARD_MACROS)
                 .setTypeProvider(TYPE_PROVIDER)
                 .addCompilerLibraries(stringsLibrary(), CelExtensions.optional(), CelExtensions.sets(options),
                         KubernetesNetLibrary.INSTANCE, lists, KubernetesRegexLibrary.INSTANCE)
-                .addRuntimeLibraries(stringsLibrary(), CelExtensions.optional(), CelExtensions.sets(options),
-                        KubernetesNetLibrary.INSTANCE, lists, KubernetesRegexLibrary.INSTANCE);
+                .addRuntimeLibraries(runtimeLibraries(options, lists).toArray(new CelRuntimeLibrary[0]));
+    }
+
+    /**
+     * The evaluator that runs the programs of an environment from {@link #newBuilder(int)} with the same bound,
+     * calling the same function bindings; see {@link FastEvaluator}.
+     */
+    public static FastEvaluator fastEvaluator(int comprehensionMaxIterations) {
+        CelOptions options = options(comprehensionMaxIterations);
+        return FastEvaluator.create(options, standardFunctions(),
+                runtimeLibraries(options, new KubernetesListsLibrary(options)));
+    }
+
+    private static CelOptions options(int comprehensionMaxIterations) {
+        return CelOptions.current()
+                .enableOptionalSyntax(true)
+                .enableHeterogeneousNumericComparisons(true)
+                .comprehensionMaxIterations(comprehensionMaxIterations)
+                .build();
+    }
+
+    private static CelStandardFunctions standardFunctions() {
+        return CelStandardFunctions.newBuilder()
+                .excludeFunctions(CelStandardFunctions.StandardFunction.MATCHES)
+                .build();
+    }
+
+    private static java.util.List<CelRuntimeLibrary> runtimeLibraries(CelOptions options,
+            KubernetesListsLibrary lists) {
+        return java.util.List.of(stringsLibrary(), CelExtensions.optional(), CelExtensions.sets(options),
+                KubernetesNetLibrary.INSTANCE, lists, KubernetesRegexLibrary.INSTANCE);
     }
 
     /** The types this environment adds: {@code net.IP} ({@link IpAddress}) and {@code net.CIDR} ({@link Cidr}). */

@@ -47,7 +47,29 @@ final class KubernetesRegexLibrary implements CelCompilerLibrary, CelRuntimeLibr
     /** Upper bound of cached compiled patterns; the cache is emptied when it is reached. */
     static final int PATTERN_CACHE_SIZE = 256;
 
-    private static final ConcurrentHashMap<String, Pattern> PATTERNS = new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<String, Compiled> PATTERNS = new ConcurrentHashMap<>();
+
+    /**
+     * A compiled pattern and its last answers. Policies of one request often ask the same question of the same string
+     * (the {@code sidecar.istio.io/status} annotation, a proxy image): the string is then the same instance, taken from
+     * the same parsed object, and the answer is reused. The records are immutable, so a racing thread sees either a
+     * whole answer or none.
+     */
+    private static final class Compiled {
+        final Pattern pattern;
+        Match lastMatch;
+        FindAll lastFindAll;
+
+        Compiled(Pattern pattern) {
+            this.pattern = pattern;
+        }
+    }
+
+    private record Match(String text, boolean found) {
+    }
+
+    private record FindAll(String text, long limit, List<String> matches) {
+    }
 
     private KubernetesRegexLibrary() {
     }
@@ -131,7 +153,14 @@ final class KubernetesRegexLibrary implements CelCompilerLibrary, CelRuntimeLibr
      * cel-go and cel-java with partial matching), with the compiled pattern taken from the cache.
      */
     static boolean matches(String text, String regex) throws CelEvaluationException {
-        return compile(regex).matcher(text).find();
+        Compiled c = compiled(regex);
+        Match last = c.lastMatch;
+        if (last != null && last.text() == text) {
+            return last.found();
+        }
+        boolean found = c.pattern.matcher(text).find();
+        c.lastMatch = new Match(text, found);
+        return found;
     }
 
     /** The first match of {@code regex} in {@code text}, or the empty string. */
@@ -145,7 +174,17 @@ final class KubernetesRegexLibrary implements CelCompilerLibrary, CelRuntimeLibr
      * {@code limit >= 0}; an empty match right after the previous match is skipped.
      */
     static List<String> findAll(String text, String regex, long limit) throws CelEvaluationException {
-        Matcher matcher = compile(regex).matcher(text);
+        Compiled c = compiled(regex);
+        FindAll last = c.lastFindAll;
+        if (last != null && last.text() == text && last.limit() == limit) {
+            return last.matches();
+        }
+        List<String> matches = List.copyOf(findAll(c.pattern.matcher(text), text, limit));
+        c.lastFindAll = new FindAll(text, limit, matches);
+        return matches;
+    }
+
+    private static List<String> findAll(Matcher matcher, String text, long limit) {
         List<String> matches = new ArrayList<>();
         int end = text.length();
         int pos = 0;
@@ -175,6 +214,10 @@ final class KubernetesRegexLibrary implements CelCompilerLibrary, CelRuntimeLibr
     }
 
     private static Pattern compile(String regex) throws CelEvaluationException {
+        return compiled(regex).pattern;
+    }
+
+    private static Compiled compiled(String regex) throws CelEvaluationException {
         try {
             return cachedPattern(regex);
         } catch (PatternSyntaxException e) {
@@ -192,16 +235,16 @@ final class KubernetesRegexLibrary implements CelCompilerLibrary, CelRuntimeLibr
         return PATTERNS.size();
     }
 
-    private static Pattern cachedPattern(String regex) {
-        Pattern pattern = PATTERNS.get(regex);
-        if (pattern != null) {
-            return pattern;
+    private static Compiled cachedPattern(String regex) {
+        Compiled compiled = PATTERNS.get(regex);
+        if (compiled != null) {
+            return compiled;
         }
-        pattern = Pattern.compile(regex);
+        compiled = new Compiled(Pattern.compile(regex));
         if (PATTERNS.size() >= PATTERN_CACHE_SIZE) {
             PATTERNS.clear();
         }
-        PATTERNS.putIfAbsent(regex, pattern);
-        return pattern;
+        Compiled raced = PATTERNS.putIfAbsent(regex, compiled);
+        return raced != null ? raced : compiled;
     }
 }

@@ -1,0 +1,519 @@
+package io.egressguard.cel;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.Message;
+import dev.cel.runtime.CelEvaluationException;
+import dev.cel.runtime.CelEvaluationListener;
+import dev.cel.runtime.CelFunctionBinding;
+import dev.cel.runtime.CelFunctionOverload;
+import dev.cel.runtime.CelFunctionResolver;
+import dev.cel.runtime.CelRuntime;
+import dev.cel.runtime.CelVariableResolver;
+import dev.cel.runtime.ConcatenatedListView;
+import dev.cel.runtime.PartialVars;
+import dev.cel.runtime.UnknownContext;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A CEL program built by {@link FastEvaluator}: evaluates with a {@link CelVariableResolver} (or a map of variables)
+ * by walking a tree of nodes, and hands everything else, and every expression whose evaluation ends in an error, to
+ * cel-java's program for the same AST. Immutable and thread-safe.
+ */
+final class FastProgram implements CelRuntime.Program {
+
+    private final Node root;
+    private final int slots;
+    private final int maxIterations;
+    private final CelRuntime.Program fallback;
+
+    FastProgram(Node root, int slots, int maxIterations, CelRuntime.Program fallback) {
+        this.root = root;
+        this.slots = slots;
+        this.maxIterations = maxIterations;
+        this.fallback = fallback;
+    }
+
+    @Override
+    public Object eval(CelVariableResolver resolver) throws CelEvaluationException {
+        try {
+            return root.eval(new Frame(resolver, slots, maxIterations));
+        } catch (Exception e) {
+            // cel-java decides what the error is (or, should the two ever disagree, what the value is)
+            return fallback.eval(resolver);
+        }
+    }
+
+    CelRuntime.Program fallback() {
+        return fallback;
+    }
+
+    /**
+     * Evaluates without falling back: an error, or a construct left to cel-java, throws {@link Failure}. For tests
+     * that compare this evaluator with cel-java's.
+     */
+    Object evalStrictly(CelVariableResolver resolver) throws Exception {
+        return root.eval(new Frame(resolver, slots, maxIterations));
+    }
+
+    @Override
+    public Object eval(Map<String, ?> mapValue) throws CelEvaluationException {
+        return eval(name -> Optional.ofNullable(mapValue.get(name)));
+    }
+
+    @Override
+    public Object eval() throws CelEvaluationException {
+        return eval(Map.of());
+    }
+
+    @Override
+    public Object eval(Map<String, ?> mapValue, CelFunctionResolver lateBoundFunctionResolver)
+            throws CelEvaluationException {
+        return fallback.eval(mapValue, lateBoundFunctionResolver);
+    }
+
+    @Override
+    public Object eval(CelVariableResolver resolver, CelFunctionResolver lateBoundFunctionResolver)
+            throws CelEvaluationException {
+        return fallback.eval(resolver, lateBoundFunctionResolver);
+    }
+
+    @Override
+    public Object eval(PartialVars partialVars) throws CelEvaluationException {
+        return fallback.eval(partialVars);
+    }
+
+    @Override
+    public Object eval(Message message) throws CelEvaluationException {
+        return fallback.eval(message);
+    }
+
+    @Override
+    public Object trace(CelEvaluationListener listener) throws CelEvaluationException {
+        return fallback.trace(listener);
+    }
+
+    @Override
+    public Object trace(Map<String, ?> mapValue, CelEvaluationListener listener) throws CelEvaluationException {
+        return fallback.trace(mapValue, listener);
+    }
+
+    @Override
+    public Object trace(Message message, CelEvaluationListener listener) throws CelEvaluationException {
+        return fallback.trace(message, listener);
+    }
+
+    @Override
+    public Object trace(CelVariableResolver resolver, CelEvaluationListener listener)
+            throws CelEvaluationException {
+        return fallback.trace(resolver, listener);
+    }
+
+    @Override
+    public Object trace(CelVariableResolver resolver, CelFunctionResolver lateBoundFunctionResolver,
+            CelEvaluationListener listener) throws CelEvaluationException {
+        return fallback.trace(resolver, lateBoundFunctionResolver, listener);
+    }
+
+    @Override
+    public Object trace(Map<String, ?> mapValue, CelFunctionResolver lateBoundFunctionResolver,
+            CelEvaluationListener listener) throws CelEvaluationException {
+        return fallback.trace(mapValue, lateBoundFunctionResolver, listener);
+    }
+
+    @Override
+    public Object trace(PartialVars partialVars, CelEvaluationListener listener) throws CelEvaluationException {
+        return fallback.trace(partialVars, listener);
+    }
+
+    @Override
+    public Object advanceEvaluation(UnknownContext context) throws CelEvaluationException {
+        return fallback.advanceEvaluation(context);
+    }
+
+    /** An error inside an expression. It carries nothing: an error that escapes is re-evaluated by cel-java. */
+    static final class Failure extends RuntimeException {
+        static final Failure INSTANCE = new Failure();
+
+        private Failure() {
+            super("evaluation error", null, false, false);
+        }
+    }
+
+    /** The value of a comprehension accumulator whose step failed; reading it fails. */
+    private static final Object ERROR = new Object();
+
+    /** The state of one evaluation: variables, comprehension slots and the iteration budget. */
+    static final class Frame {
+        final CelVariableResolver resolver;
+        final Object[] slots;
+        final int maxIterations;
+        int iterations;
+
+        Frame(CelVariableResolver resolver, int slots, int maxIterations) {
+            this.resolver = resolver;
+            this.slots = slots == 0 ? null : new Object[slots];
+            this.maxIterations = maxIterations;
+        }
+    }
+
+    /** A node of the tree. */
+    interface Node {
+        Object eval(Frame f) throws Exception;
+    }
+
+    static Object bool(Node n, Frame f) throws Exception {
+        Object v = n.eval(f);
+        if (!(v instanceof Boolean)) {
+            throw Failure.INSTANCE;
+        }
+        return v;
+    }
+
+    /** A literal (or an enum constant). */
+    record Const(Object value) implements Node {
+        @Override
+        public Object eval(Frame f) {
+            return value;
+        }
+    }
+
+    /** A variable of the activation. */
+    record Global(String name) implements Node {
+        @Override
+        public Object eval(Frame f) {
+            Optional<Object> v = f.resolver.find(name);
+            if (v.isEmpty()) {
+                throw Failure.INSTANCE;
+            }
+            Object value = v.get();
+            if (value instanceof Throwable || value instanceof Message || value instanceof ByteString) {
+                throw Failure.INSTANCE;
+            }
+            return value;
+        }
+    }
+
+    /** A comprehension variable. */
+    record Slot(int index) implements Node {
+        @Override
+        public Object eval(Frame f) {
+            Object v = f.slots[index];
+            if (v == ERROR) {
+                throw Failure.INSTANCE;
+            }
+            return v;
+        }
+    }
+
+    /** {@code operand.field}: a map key that must be present; on an optional value, an optional result. */
+    record Select(Node operand, String field) implements Node {
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Object o = operand.eval(f);
+            if (o instanceof Map<?, ?> map) {
+                Object v = map.get(field);
+                if (v == null) {
+                    throw Failure.INSTANCE;
+                }
+                return v;
+            }
+            if (o instanceof Optional<?> opt) {
+                if (opt.isEmpty()) {
+                    return opt;
+                }
+                if (opt.get() instanceof Map<?, ?> map) {
+                    return map.containsKey(field) ? Optional.of(map.get(field)) : Optional.empty();
+                }
+            }
+            throw Failure.INSTANCE;
+        }
+    }
+
+    /** {@code has(operand.field)}. */
+    record Has(Node operand, String field) implements Node {
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Object o = operand.eval(f);
+            if (o instanceof Optional<?> opt) {
+                if (opt.isEmpty()) {
+                    return false;
+                }
+                o = opt.get();
+            }
+            if (o instanceof Map<?, ?> map) {
+                return map.containsKey(field);
+            }
+            throw Failure.INSTANCE;
+        }
+    }
+
+    /** {@code operand.?field}: on a map cel-java's binding; on an optional map, the chained selection. */
+    record OptionalSelect(Node operand, String field, CelFunctionBinding onMap) implements Node {
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Object o = operand.eval(f);
+            if (o instanceof Map<?, ?>) {
+                return onMap.getDefinition().apply(new Object[] {o, field});
+            }
+            if (o instanceof Optional<?> opt) {
+                if (opt.isEmpty()) {
+                    return opt;
+                }
+                if (opt.get() instanceof Map<?, ?> map) {
+                    return map.containsKey(field) ? Optional.of(map.get(field)) : Optional.empty();
+                }
+            }
+            throw Failure.INSTANCE;
+        }
+    }
+
+    /** {@code target.or(other)} and {@code target.orValue(other)}: the alternative is evaluated only when needed. */
+    record OptionalOr(Node target, Node alternative, boolean unwrap) implements Node {
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Object t = target.eval(f);
+            if (!(t instanceof Optional<?> opt)) {
+                throw Failure.INSTANCE;
+            }
+            if (opt.isPresent()) {
+                return unwrap ? opt.get() : opt;
+            }
+            return alternative.eval(f);
+        }
+    }
+
+    /** {@code a ? b : c}. */
+    record Conditional(Node condition, Node then, Node otherwise) implements Node {
+        @Override
+        public Object eval(Frame f) throws Exception {
+            return (Boolean) bool(condition, f) ? then.eval(f) : otherwise.eval(f);
+        }
+    }
+
+    /**
+     * {@code a && b} ({@code dominant} false) and {@code a || b} ({@code dominant} true), commutative over errors: the
+     * dominant value on either side wins over an error on the other. An operand that is neither a bool nor an error is
+     * an error of the whole expression.
+     */
+    record Logical(Node left, Node right, Boolean dominant) implements Node {
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Object l = operand(left, f);
+            if (dominant.equals(l)) {
+                return l;
+            }
+            Object r = operand(right, f);
+            if (dominant.equals(r)) {
+                return r;
+            }
+            if (l instanceof Boolean && r instanceof Boolean) {
+                return !dominant;
+            }
+            throw Failure.INSTANCE;
+        }
+
+        /** The operand's value, or its error as a value. */
+        private static Object operand(Node n, Frame f) {
+            Object v;
+            try {
+                v = n.eval(f);
+            } catch (Exception e) {
+                return e;
+            }
+            if (!(v instanceof Boolean)) {
+                throw Failure.INSTANCE;
+            }
+            return v;
+        }
+    }
+
+    /** {@code !a}. */
+    record Not(Node operand) implements Node {
+        @Override
+        public Object eval(Frame f) throws Exception {
+            return !(Boolean) bool(operand, f);
+        }
+    }
+
+    /** The loop condition of {@code all} and {@code exists}: true unless the value is false (errors included). */
+    record NotStrictlyFalse(Node operand) implements Node {
+        @Override
+        public Object eval(Frame f) {
+            try {
+                return !Boolean.FALSE.equals(operand.eval(f));
+            } catch (Exception e) {
+                return Boolean.TRUE;
+            }
+        }
+    }
+
+    /** {@code a == b} and {@code a != b}: strings, ints and bools directly, anything else with cel-java's binding. */
+    record Equals(Node left, Node right, CelFunctionBinding binding, boolean negate) implements Node {
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Object l = left.eval(f);
+            Object r = right.eval(f);
+            if (l instanceof String && r instanceof String || l instanceof Long && r instanceof Long
+                    || l instanceof Boolean && r instanceof Boolean) {
+                return l.equals(r) != negate;
+            }
+            return Call.apply(binding, new Object[] {l, r});
+        }
+    }
+
+    /** A strict function call: the one overload among the checked candidates that accepts the arguments. */
+    record Call(CelFunctionBinding[] candidates, Node[] args) implements Node {
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Object[] values = new Object[args.length];
+            for (int i = 0; i < values.length; i++) {
+                values[i] = args[i].eval(f);
+            }
+            CelFunctionBinding match = null;
+            for (CelFunctionBinding c : candidates) {
+                if (CelFunctionOverload.canHandle(values, c.getArgTypes(), true)) {
+                    if (match != null) {
+                        throw Failure.INSTANCE; // ambiguous
+                    }
+                    match = c;
+                }
+            }
+            if (match == null) {
+                throw Failure.INSTANCE;
+            }
+            return apply(match, values);
+        }
+
+        static Object apply(CelFunctionBinding binding, Object[] values) throws CelEvaluationException {
+            Object result = binding.getDefinition().apply(values);
+            if (result == null || result instanceof Message || result instanceof ByteString
+                    || result instanceof Throwable) {
+                throw Failure.INSTANCE;
+            }
+            return result;
+        }
+    }
+
+    /** A list literal; elements marked optional are included only when present. */
+    record ListLiteral(Node[] elements, boolean[] optional) implements Node {
+        @Override
+        public Object eval(Frame f) throws Exception {
+            List<Object> out = new ArrayList<>(elements.length);
+            for (int i = 0; i < elements.length; i++) {
+                Object v = elements[i].eval(f);
+                if (optional != null && optional[i]) {
+                    if (!(v instanceof Optional<?> opt)) {
+                        throw Failure.INSTANCE;
+                    }
+                    if (opt.isEmpty()) {
+                        continue;
+                    }
+                    v = opt.get();
+                }
+                out.add(v);
+            }
+            return out;
+        }
+    }
+
+    /** A map literal; entries marked optional are included only when present. */
+    record MapLiteral(Node[] keys, Node[] values, boolean[] optional, boolean errorOnDuplicates) implements Node {
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Map<Object, Object> out = new LinkedHashMap<>();
+            for (int i = 0; i < keys.length; i++) {
+                Object k = keys[i].eval(f);
+                Object v = values[i].eval(f);
+                if (errorOnDuplicates && out.containsKey(k)) {
+                    throw Failure.INSTANCE;
+                }
+                if (optional[i]) {
+                    if (!(v instanceof Optional<?> opt)) {
+                        throw Failure.INSTANCE;
+                    }
+                    if (opt.isEmpty()) {
+                        out.remove(k);
+                        continue;
+                    }
+                    v = opt.get();
+                }
+                out.put(k, v);
+            }
+            return out;
+        }
+    }
+
+    /**
+     * A comprehension (the macros {@code all}, {@code exists}, {@code exists_one}, {@code map}, {@code filter}), as
+     * cel-java runs it: a list accumulator is a {@link ConcatenatedListView} so that appending stays linear, a failed
+     * step leaves an error in the accumulator, and every iteration counts against the evaluation's budget.
+     */
+    record Comprehension(Node range, int iterSlot, int accuSlot, Node init, Node condition, Node step, Node result)
+            implements Node {
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Object r = range.eval(f);
+            Collection<?> items;
+            if (r instanceof List<?> list) {
+                items = list;
+            } else if (r instanceof Map<?, ?> map) {
+                items = map.keySet();
+            } else {
+                throw Failure.INSTANCE;
+            }
+            Object accu;
+            try {
+                accu = init.eval(f);
+            } catch (Exception e) {
+                accu = ERROR;
+            }
+            if (accu instanceof List<?> list) {
+                accu = new ConcatenatedListView<>(list);
+            }
+            Object[] slots = f.slots;
+            for (Object item : items) {
+                if (f.maxIterations >= 0 && ++f.iterations > f.maxIterations) {
+                    throw Failure.INSTANCE;
+                }
+                slots[iterSlot] = adapt(item);
+                slots[accuSlot] = accu;
+                Object go = condition.eval(f);
+                if (!(go instanceof Boolean)) {
+                    throw Failure.INSTANCE;
+                }
+                if (!(Boolean) go) {
+                    break;
+                }
+                try {
+                    accu = step.eval(f);
+                } catch (Exception e) {
+                    accu = ERROR;
+                }
+            }
+            if (accu instanceof ConcatenatedListView<?> view) {
+                accu = new ArrayList<>(view);
+            }
+            slots[accuSlot] = accu;
+            return result.eval(f);
+        }
+
+        /** cel-java's {@code RuntimeHelpers.maybeAdaptPrimitive}: ints and floats of Java become CEL ints and doubles. */
+        static Object adapt(Object value) {
+            if (value instanceof Optional<?> opt) {
+                return opt.isEmpty() ? opt : Optional.of(adapt(opt.get()));
+            }
+            if (value instanceof Float x) {
+                return x.doubleValue();
+            }
+            if (value instanceof Integer x) {
+                return x.longValue();
+            }
+            return value;
+        }
+    }
+}
