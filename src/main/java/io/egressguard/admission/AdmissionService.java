@@ -115,8 +115,14 @@ public class AdmissionService {
         String apiVersion;
         AdmissionRequest envelope;
         JsonNode request;
+        Objects objects = null;
         try {
-            root = parse(body);
+            if (mutate) {
+                root = parse(body);
+            } else {
+                objects = new Objects();
+                root = parseForValidation(body, objects);
+            }
             apiVersion = root.path("apiVersion").asText();
             request = root.get("request");
             envelope = checkEnvelope(root, request);
@@ -126,7 +132,7 @@ public class AdmissionService {
         }
         AdmissionResponse response;
         try {
-            response = mutate ? mutateRequest(envelope, request, mode) : validateRequest(request, mode);
+            response = mutate ? mutateRequest(envelope, request, mode) : validateRequest(request, objects, mode);
         } catch (RuntimeException e) {
             LOG.errorf(e, "internal error while handling admission request %s", envelope.getUid());
             response = new AdmissionResponse();
@@ -161,12 +167,80 @@ public class AdmissionService {
         try {
             return MAPPER.readTree(body);
         } catch (JsonProcessingException e) {
-            throw new BadReview("malformed JSON: " + e.getOriginalMessage()
-                    + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
-                    + e.getLocation().getColumnNr()));
+            throw malformed(e);
         } catch (IOException e) {
             throw new BadReview("unreadable body: " + e.getMessage());
         }
+    }
+
+    /** The objects of a request, read as CEL values; absent ones are null. */
+    static final class Objects {
+        Object object;
+        Object oldObject;
+    }
+
+    /**
+     * Reads a review for validation: the envelope as a tree, {@code request.object} and {@code request.oldObject}
+     * straight into CEL values (into {@code objects}), which is what the policies evaluate; the tree of the objects
+     * is never built. A body whose top level is not an object is read as a whole, for the envelope checks to
+     * report.
+     */
+    static JsonNode parseForValidation(byte[] body, Objects objects) throws BadReview {
+        if (body == null || body.length == 0) {
+            return parse(body);
+        }
+        try (com.fasterxml.jackson.core.JsonParser p = MAPPER.createParser(body)) {
+            if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                return parse(body);
+            }
+            ObjectNode root = MAPPER.createObjectNode();
+            while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                String name = p.currentName();
+                if (name.equals("request") && p.nextToken() == com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
+                    ObjectNode request = root.putObject("request");
+                    while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                        String field = p.currentName();
+                        p.nextToken();
+                        if (field.equals("object") || field.equals("oldObject")) {
+                            Object value = io.egressguard.cel.CelJson.read(p);
+                            if (!(value instanceof Map) && value != dev.cel.common.values.NullValue.NULL_VALUE) {
+                                throw new BadReview("request." + field + " must be an object or null");
+                            }
+                            if (value instanceof Map) {
+                                if (field.equals("object")) {
+                                    objects.object = value;
+                                } else {
+                                    objects.oldObject = value;
+                                }
+                            }
+                        } else {
+                            request.set(field, treeAt(p));
+                        }
+                    }
+                } else {
+                    if (!name.equals("request")) {
+                        p.nextToken();
+                    }
+                    root.set(name, treeAt(p));
+                }
+            }
+            return root;
+        } catch (JsonProcessingException e) {
+            throw malformed(e);
+        } catch (IOException e) {
+            throw new BadReview("unreadable body: " + e.getMessage());
+        }
+    }
+
+    private static JsonNode treeAt(com.fasterxml.jackson.core.JsonParser p) throws IOException {
+        JsonNode node = MAPPER.readTree(p);
+        return node == null ? com.fasterxml.jackson.databind.node.NullNode.getInstance() : node;
+    }
+
+    private static BadReview malformed(JsonProcessingException e) {
+        return new BadReview("malformed JSON: " + e.getOriginalMessage()
+                + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr() + ", column "
+                + e.getLocation().getColumnNr()));
     }
 
     static AdmissionRequest checkEnvelope(JsonNode root, JsonNode request) throws BadReview {
@@ -214,12 +288,13 @@ public class AdmissionService {
         }
     }
 
-    private AdmissionResponse validateRequest(JsonNode request, Mode mode) {
+    private AdmissionResponse validateRequest(JsonNode request, Objects objects, Mode mode) {
         AdmissionResponse response = new AdmissionResponse();
         response.setAllowed(true);
         String namespace = request.path("namespace").asText("");
         boolean declaration = DECLARATION_GROUP.equals(request.path("resource").path("group").asText());
-        if (!declaration && platformNamespaces.contains(namespace) || onlyFinalizing(request)) {
+        if (!declaration && platformNamespaces.contains(namespace)
+                || onlyFinalizing(request.path("operation").asText(), objects.object, objects.oldObject)) {
             return response;
         }
         if (mode == Mode.ENFORCE && cluster.active() && isPodCreate(request)) {
@@ -233,7 +308,8 @@ public class AdmissionService {
         }
         Object namespaceObject = namespace.isEmpty() ? null : cluster.namespace(namespace).orElse(null);
         long start = System.nanoTime();
-        Evaluation eval = engine.evaluate(AdmissionAttributes.ofRequest(request, namespaceObject), p -> true,
+        Evaluation eval = engine.evaluate(AdmissionAttributes.ofRequest(request, objects.object,
+                objects.oldObject, namespaceObject), p -> true,
                 cluster.declaredHosts());
         evaluationTimer.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
         for (Decision d : eval.decisions()) {
@@ -320,24 +396,25 @@ public class AdmissionService {
      * An UPDATE of an object that is being deleted and that changes nothing but its finalizers (and the bookkeeping
      * fields the API server maintains): judging it could only keep the object from going away.
      */
-    static boolean onlyFinalizing(JsonNode request) {
-        JsonNode object = request.get("object");
-        JsonNode old = request.get("oldObject");
-        if (!"UPDATE".equals(request.path("operation").asText()) || object == null || !object.isObject()
-                || old == null || !old.isObject() || !object.path("metadata").hasNonNull("deletionTimestamp")) {
+    static boolean onlyFinalizing(String operation, Object object, Object old) {
+        if (!"UPDATE".equals(operation) || !(object instanceof Map<?, ?> o) || !(old instanceof Map<?, ?> before)
+                || !(o.get("metadata") instanceof Map<?, ?> meta) || meta.get("deletionTimestamp") == null
+                || meta.get("deletionTimestamp") == dev.cel.common.values.NullValue.NULL_VALUE) {
             return false;
         }
-        return withoutBookkeeping(object).equals(withoutBookkeeping(old));
+        return withoutBookkeeping(o).equals(withoutBookkeeping(before));
     }
 
-    private static JsonNode withoutBookkeeping(JsonNode o) {
-        ObjectNode copy = ((ObjectNode) o).deepCopy();
+    private static Map<Object, Object> withoutBookkeeping(Map<?, ?> o) {
+        Map<Object, Object> copy = new java.util.HashMap<>(o);
         copy.remove("status");
-        if (copy.get("metadata") instanceof ObjectNode meta) {
+        if (copy.get("metadata") instanceof Map<?, ?> meta) {
+            Map<Object, Object> m = new java.util.HashMap<>(meta);
             for (String f : List.of("finalizers", "resourceVersion", "managedFields", "generation",
                     "deletionTimestamp", "deletionGracePeriodSeconds")) {
-                meta.remove(f);
+                m.remove(f);
             }
+            copy.put("metadata", m);
         }
         return copy;
     }

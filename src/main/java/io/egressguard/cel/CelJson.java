@@ -78,4 +78,53 @@ public final class CelJson {
     private static int capacityFor(int size) {
         return (int) (size / 0.75f) + 1;
     }
+
+    /**
+     * Reads the JSON value at the parser's current token straight into CEL values, as {@link #toCel(JsonNode)}
+     * converts a tree, without building the tree first. The parser's own checks (duplicate keys, nesting depth,
+     * lengths) apply as it reads.
+     *
+     * @param parser positioned on the first token of the value; left on its last token
+     */
+    public static Object read(com.fasterxml.jackson.core.JsonParser parser) throws java.io.IOException {
+        com.fasterxml.jackson.core.JsonToken token = parser.currentToken();
+        if (token == null) {
+            throw new com.fasterxml.jackson.core.JsonParseException(parser, "unexpected end of input");
+        }
+        switch (token) {
+            case START_OBJECT: {
+                Map<String, Object> map = new LinkedHashMap<>();
+                while (parser.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
+                    String name = parser.currentName();
+                    parser.nextToken();
+                    map.put(name, read(parser));
+                }
+                return map.isEmpty() ? Collections.emptyMap() : map;
+            }
+            case START_ARRAY: {
+                List<Object> list = new ArrayList<>();
+                while (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.END_ARRAY) {
+                    list.add(read(parser));
+                }
+                return list.isEmpty() ? Collections.emptyList() : list;
+            }
+            case VALUE_STRING:
+                return parser.getText();
+            case VALUE_TRUE:
+                return Boolean.TRUE;
+            case VALUE_FALSE:
+                return Boolean.FALSE;
+            case VALUE_NUMBER_INT:
+                if (parser.getNumberType() == com.fasterxml.jackson.core.JsonParser.NumberType.BIG_INTEGER) {
+                    return parser.getDoubleValue();
+                }
+                return parser.getLongValue();
+            case VALUE_NUMBER_FLOAT:
+                return parser.getDoubleValue();
+            case VALUE_NULL:
+                return NullValue.NULL_VALUE;
+            default:
+                throw new com.fasterxml.jackson.core.JsonParseException(parser, "unexpected token " + token);
+        }
+    }
 }

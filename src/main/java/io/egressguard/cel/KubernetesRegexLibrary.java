@@ -47,28 +47,41 @@ final class KubernetesRegexLibrary implements CelCompilerLibrary, CelRuntimeLibr
     /** Upper bound of cached compiled patterns; the cache is emptied when it is reached. */
     static final int PATTERN_CACHE_SIZE = 256;
 
-    private static final ConcurrentHashMap<String, Compiled> PATTERNS = new ConcurrentHashMap<>();
+    private static final ConcurrentHashMap<String, Pattern> PATTERNS = new ConcurrentHashMap<>();
 
     /**
-     * A compiled pattern and its last answers. Policies of one request often ask the same question of the same string
-     * (the {@code sidecar.istio.io/status} annotation, a proxy image): the string is then the same instance, taken from
-     * the same parsed object, and the answer is reused. The records are immutable, so a racing thread sees either a
-     * whole answer or none.
+     * Answers of {@code matches} and {@code findAll} by pattern and text. Pods of one workload carry the same strings
+     * (the injector's {@code sidecar.istio.io/status}, proxy images, istio-init's arguments), and several policies ask
+     * the same question of each, so most answers are found here instead of running RE2/J again. Only texts of up to
+     * {@value #MAX_ANSWER_TEXT} characters are kept, and at most {@value #MAX_ANSWERS} answers: the cache is emptied
+     * when full, so it never holds more than a few megabytes. Values are immutable.
      */
-    private static final class Compiled {
-        final Pattern pattern;
-        Match lastMatch;
-        FindAll lastFindAll;
+    private static final ConcurrentHashMap<Question, Object> ANSWERS = new ConcurrentHashMap<>();
 
-        Compiled(Pattern pattern) {
-            this.pattern = pattern;
+    static final int MAX_ANSWERS = 4096;
+    static final int MAX_ANSWER_TEXT = 1024;
+
+    /** A regex question: the operation ({@code -1} for matches, else findAll's limit), pattern and text. */
+    private record Question(long operation, String regex, String text) {
+    }
+
+    private static Object cachedAnswer(Question q) {
+        return q.text().length() > MAX_ANSWER_TEXT ? null : ANSWERS.get(q);
+    }
+
+    private static void remember(Question q, Object answer) {
+        if (q.text().length() > MAX_ANSWER_TEXT) {
+            return;
         }
+        if (ANSWERS.size() >= MAX_ANSWERS) {
+            ANSWERS.clear();
+        }
+        ANSWERS.put(q, answer);
     }
 
-    private record Match(String text, boolean found) {
-    }
-
-    private record FindAll(String text, long limit, List<String> matches) {
+    /** The number of answers currently cached. */
+    static int cachedAnswerCount() {
+        return ANSWERS.size();
     }
 
     private KubernetesRegexLibrary() {
@@ -153,13 +166,12 @@ final class KubernetesRegexLibrary implements CelCompilerLibrary, CelRuntimeLibr
      * cel-go and cel-java with partial matching), with the compiled pattern taken from the cache.
      */
     static boolean matches(String text, String regex) throws CelEvaluationException {
-        Compiled c = compiled(regex);
-        Match last = c.lastMatch;
-        if (last != null && last.text() == text) {
-            return last.found();
+        Question q = new Question(Long.MIN_VALUE, regex, text);
+        if (cachedAnswer(q) instanceof Boolean found) {
+            return found;
         }
-        boolean found = c.pattern.matcher(text).find();
-        c.lastMatch = new Match(text, found);
+        boolean found = compile(regex).matcher(text).find();
+        remember(q, found);
         return found;
     }
 
@@ -173,15 +185,15 @@ final class KubernetesRegexLibrary implements CelCompilerLibrary, CelRuntimeLibr
      * Go's {@code FindAllString}: successive non-overlapping matches, at most {@code limit} of them when
      * {@code limit >= 0}; an empty match right after the previous match is skipped.
      */
+    @SuppressWarnings("unchecked")
     static List<String> findAll(String text, String regex, long limit) throws CelEvaluationException {
-        Compiled c = compiled(regex);
-        FindAll last = c.lastFindAll;
-        if (last != null && last.text() == text && last.limit() == limit) {
-            return last.matches();
+        Question q = new Question(limit < 0 ? -1 : limit, regex, text);
+        if (cachedAnswer(q) instanceof List<?> found) {
+            return (List<String>) found;
         }
-        List<String> matches = List.copyOf(findAll(c.pattern.matcher(text), text, limit));
-        c.lastFindAll = new FindAll(text, limit, matches);
-        return matches;
+        List<String> found = List.copyOf(findAll(compile(regex).matcher(text), text, limit));
+        remember(q, found);
+        return found;
     }
 
     private static List<String> findAll(Matcher matcher, String text, long limit) {
@@ -214,10 +226,6 @@ final class KubernetesRegexLibrary implements CelCompilerLibrary, CelRuntimeLibr
     }
 
     private static Pattern compile(String regex) throws CelEvaluationException {
-        return compiled(regex).pattern;
-    }
-
-    private static Compiled compiled(String regex) throws CelEvaluationException {
         try {
             return cachedPattern(regex);
         } catch (PatternSyntaxException e) {
@@ -235,16 +243,16 @@ final class KubernetesRegexLibrary implements CelCompilerLibrary, CelRuntimeLibr
         return PATTERNS.size();
     }
 
-    private static Compiled cachedPattern(String regex) {
-        Compiled compiled = PATTERNS.get(regex);
-        if (compiled != null) {
-            return compiled;
+    private static Pattern cachedPattern(String regex) {
+        Pattern pattern = PATTERNS.get(regex);
+        if (pattern != null) {
+            return pattern;
         }
-        compiled = new Compiled(Pattern.compile(regex));
+        pattern = Pattern.compile(regex);
         if (PATTERNS.size() >= PATTERN_CACHE_SIZE) {
             PATTERNS.clear();
         }
-        Compiled raced = PATTERNS.putIfAbsent(regex, compiled);
-        return raced != null ? raced : compiled;
+        PATTERNS.putIfAbsent(regex, pattern);
+        return pattern;
     }
 }

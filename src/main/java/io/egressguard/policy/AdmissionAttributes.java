@@ -127,20 +127,34 @@ public record AdmissionAttributes(String operation, String group, String version
      * @param namespaceObject the namespace when known (CEL value), else null
      */
     public static AdmissionAttributes ofRequest(JsonNode request, Object namespaceObject) {
-        JsonNode resource = request.path("resource");
-        ObjectNode envelope = ((ObjectNode) request).deepCopy();
-        envelope.remove("object");
-        envelope.remove("oldObject");
-        @SuppressWarnings("unchecked")
-        Map<String, Object> requestValue = (Map<String, Object>) CelJson.toCel(envelope);
         JsonNode object = request.get("object");
         JsonNode oldObject = request.get("oldObject");
+        return ofRequest(request, object == null || object.isNull() ? null : CelJson.toCel(object),
+                oldObject == null || oldObject.isNull() ? null : CelJson.toCel(oldObject), namespaceObject);
+    }
+
+    /**
+     * The attributes of an AdmissionReview's {@code request} whose objects were read as CEL values already.
+     *
+     * @param request the {@code request} member of the review (its object members, if any, are ignored)
+     * @param object the new object as a CEL value, or null
+     * @param oldObject the old object as a CEL value, or null
+     * @param namespaceObject the namespace when known (CEL value), else null
+     */
+    public static AdmissionAttributes ofRequest(JsonNode request, Object object, Object oldObject,
+            Object namespaceObject) {
+        JsonNode resource = request.path("resource");
+        // the request variable: the envelope without the objects, which are variables of their own
+        Map<String, Object> requestValue = new LinkedHashMap<>();
+        request.properties().forEach(e -> {
+            if (!e.getKey().equals("object") && !e.getKey().equals("oldObject")) {
+                requestValue.put(e.getKey(), CelJson.toCel(e.getValue()));
+            }
+        });
         return new AdmissionAttributes(request.path("operation").asText(""), resource.path("group").asText(""),
                 resource.path("version").asText(""), resource.path("resource").asText(""),
-                request.path("subResource").asText(""), request.path("namespace").asText(""),
-                object == null || object.isNull() ? null : CelJson.toCel(object),
-                oldObject == null || oldObject.isNull() ? null : CelJson.toCel(oldObject), requestValue,
-                namespaceObject);
+                request.path("subResource").asText(""), request.path("namespace").asText(""), object, oldObject,
+                requestValue, namespaceObject);
     }
 
     /** A Namespace object labelled for enforcement, as a CEL value. */

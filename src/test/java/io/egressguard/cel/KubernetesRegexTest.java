@@ -76,6 +76,29 @@ class KubernetesRegexTest {
     }
 
     @Test
+    void cachedAnswersStayBoundedAndCorrect() throws Exception {
+        for (int i = 0; i < KubernetesRegexLibrary.MAX_ANSWERS + 100; i++) {
+            Map<String, Object> vars = Map.of("object", Map.of("name", "pod-" + i));
+            assertThat(CelHarness.eval("object.name.matches('-[0-9]*7$')", vars)).isEqualTo(i % 10 == 7);
+            assertThat(CelHarness.eval("object.name.findAll('[0-9]')", vars))
+                    .isEqualTo(String.valueOf(i).chars().mapToObj(c -> String.valueOf((char) c)).toList());
+            assertThat(KubernetesRegexLibrary.cachedAnswerCount())
+                    .isLessThanOrEqualTo(KubernetesRegexLibrary.MAX_ANSWERS);
+        }
+        // the same question again, answered from the cache or not, gets the same answer; limits are told apart
+        Map<String, Object> vars = Map.of("object", Map.of("name", "pod-1234"));
+        assertThat(CelHarness.eval("object.name.findAll('[0-9]', 2)", vars)).isEqualTo(List.of("1", "2"));
+        assertThat(CelHarness.eval("object.name.findAll('[0-9]')", vars)).isEqualTo(List.of("1", "2", "3", "4"));
+        assertThat(CelHarness.eval("object.name.findAll('[0-9]', 2)", vars)).isEqualTo(List.of("1", "2"));
+        // long texts are never kept
+        String longName = "x".repeat(KubernetesRegexLibrary.MAX_ANSWER_TEXT + 1);
+        int before = KubernetesRegexLibrary.cachedAnswerCount();
+        assertThat(CelHarness.eval("object.name.matches('^x+$')", Map.of("object", Map.of("name", longName))))
+                .isEqualTo(true);
+        assertThat(KubernetesRegexLibrary.cachedAnswerCount()).isEqualTo(before);
+    }
+
+    @Test
     void matchesIsAnUnanchoredRe2SearchInBothForms() throws Exception {
         assertThat(CelHarness.eval("'docker.io/istio/proxyv2:1.2'.matches('proxyv2')")).isEqualTo(true);
         assertThat(CelHarness.eval("matches('docker.io/istio/proxyv2:1.2', '^docker\\\\.io/')")).isEqualTo(true);
