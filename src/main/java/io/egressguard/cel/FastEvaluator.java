@@ -304,6 +304,9 @@ public final class FastEvaluator {
             if (ids.size() == 1 && args.length == 2 && ids.get(0).equals("not_equals")) {
                 return new FastProgram.Equals(args[0], args[1], candidates[0], true);
             }
+            if (args.length == 2 && e.call().function().equals("@in")) {
+                return new FastProgram.In(args[0], args[1], new FastProgram.Call(candidates, args));
+            }
             return new FastProgram.Call(candidates, args);
         }
 

@@ -2,6 +2,7 @@ package io.egressguard.cel;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.Message;
+import dev.cel.common.values.NullValue;
 import dev.cel.runtime.CelEvaluationException;
 import dev.cel.runtime.CelEvaluationListener;
 import dev.cel.runtime.CelFunctionBinding;
@@ -362,7 +363,42 @@ final class FastProgram implements CelRuntime.Program {
                     || l instanceof Boolean && r instanceof Boolean) {
                 return l.equals(r) != negate;
             }
+            // null against a value of JSON (or the reverse): different types are never equal
+            if (l == NullValue.NULL_VALUE && plain(r) || r == NullValue.NULL_VALUE && plain(l)) {
+                return negate;
+            }
             return Call.apply(binding, new Object[] {l, r});
+        }
+
+        private static boolean plain(Object v) {
+            return v instanceof Map || v instanceof List || v instanceof String || v instanceof Long
+                    || v instanceof Boolean || v instanceof Double;
+        }
+    }
+
+    /**
+     * {@code a in b}: a string in a list (only strings can equal a string) or a string key of a map by lookup,
+     * anything else with cel-java's bindings.
+     */
+    record In(Node element, Node container, Call general) implements Node {
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Object e = element.eval(f);
+            Object c = container.eval(f);
+            if (e instanceof String s) {
+                if (c instanceof Map<?, ?> map) {
+                    return map.get(s) != null;
+                }
+                if (c instanceof List<?> list) {
+                    for (Object item : list) {
+                        if (s.equals(item)) {
+                            return Boolean.TRUE;
+                        }
+                    }
+                    return Boolean.FALSE;
+                }
+            }
+            return general.dispatch(new Object[] {e, c});
         }
     }
 
@@ -374,6 +410,10 @@ final class FastProgram implements CelRuntime.Program {
             for (int i = 0; i < values.length; i++) {
                 values[i] = args[i].eval(f);
             }
+            return dispatch(values);
+        }
+
+        Object dispatch(Object[] values) throws CelEvaluationException {
             CelFunctionBinding match = null;
             for (CelFunctionBinding c : candidates) {
                 if (CelFunctionOverload.canHandle(values, c.getArgTypes(), true)) {
