@@ -77,6 +77,11 @@ public final class FastEvaluator {
         return new FastEvaluator(options, Collections.unmodifiableMap(table));
     }
 
+    /** An evaluator that leaves every program to cel-java. */
+    static FastEvaluator disabled() {
+        return new FastEvaluator(null, null);
+    }
+
     /** A runtime builder that only records the function bindings a library adds. */
     @SuppressWarnings("unchecked")
     private static CelRuntimeBuilder recorder(List<CelFunctionBinding> out) {
@@ -106,7 +111,7 @@ public final class FastEvaluator {
 
     /** The number of function overloads known to this evaluator. */
     int overloads() {
-        return bindings.size();
+        return bindings == null ? 0 : bindings.size();
     }
 
     /**
@@ -115,6 +120,9 @@ public final class FastEvaluator {
      * @param fallback cel-java's program for the same AST
      */
     public CelRuntime.Program program(CelAbstractSyntaxTree ast, CelRuntime.Program fallback) {
+        if (bindings == null) {
+            return fallback;
+        }
         try {
             Builder builder = new Builder(ast);
             FastProgram.Node root = builder.compile(ast.getExpr());
@@ -126,6 +134,9 @@ public final class FastEvaluator {
 
     /** Whether {@link #program} evaluates this AST itself (for tests and diagnostics). */
     public boolean supports(CelAbstractSyntaxTree ast) {
+        if (bindings == null) {
+            return false;
+        }
         try {
             new Builder(ast).compile(ast.getExpr());
             return true;

@@ -73,8 +73,15 @@ public final class KubernetesCel {
      */
     public static FastEvaluator fastEvaluator(int comprehensionMaxIterations) {
         CelOptions options = options(comprehensionMaxIterations);
-        return FastEvaluator.create(options, standardFunctions(),
-                runtimeLibraries(options, new KubernetesListsLibrary(options)));
+        try {
+            return FastEvaluator.create(options, standardFunctions(),
+                    runtimeLibraries(options, new KubernetesListsLibrary(options)));
+        } catch (RuntimeException | LinkageError e) {
+            // e.g. a native image built without the recorder's proxy class: cel-java's interpreter runs everything
+            System.getLogger(KubernetesCel.class.getName()).log(System.Logger.Level.WARNING,
+                    "the fast CEL evaluator is unavailable, policies run on cel-java's interpreter: " + e);
+            return FastEvaluator.disabled();
+        }
     }
 
     private static CelOptions options(int comprehensionMaxIterations) {

@@ -95,6 +95,24 @@ class FastEvaluatorDifferentialTest {
         assertThat(leftToCel).isLessThan(compared / 100);
     }
 
+    @Test
+    void theWorkloadPoliciesRunEntirelyOnTheFastEvaluator() throws Exception {
+        PolicyEngine engine = PolicyEngine.load(false, List.of(POLICIES), Settings.defaults());
+        List<Policy> podPolicies = engine.candidates("", "v1", "pods", "", "CREATE");
+        assertThat(podPolicies).hasSizeGreaterThanOrEqualTo(9);
+        for (Policy p : podPolicies) {
+            for (Policy.Expression e : expressions(p)) {
+                assertThat(FastEvaluator.reference(e.program())).as(p.id() + " " + e.name())
+                        .isNotSameAs(e.program());
+            }
+        }
+        long all = engine.policies().stream().mapToLong(p -> expressions(p).size()).sum();
+        long fast = engine.policies().stream().flatMap(p -> expressions(p).stream())
+                .filter(e -> FastEvaluator.reference(e.program()) != e.program()).count();
+        // what is left to cel-java: expressions that use type() (the declarations' validators)
+        assertThat(fast).isGreaterThan(all * 8 / 10);
+    }
+
     static List<Policy.Expression> expressions(Policy p) {
         List<Policy.Expression> all = new ArrayList<>(p.variables());
         all.addAll(p.matchConditions());
