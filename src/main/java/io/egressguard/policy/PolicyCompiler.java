@@ -21,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.BiConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -50,8 +51,22 @@ public final class PolicyCompiler {
 
     private final Cel cel;
     private final dev.cel.validator.CelValidator validator;
+    /** The build's checked ASTs of the built-in policies, read on first use; null until then. */
+    private volatile PrecompiledExpressions precompiled;
+    /** Told of every text parsed, checked and validated here (the build step records them); may be null. */
+    private final BiConsumer<String, CelAbstractSyntaxTree> checked;
 
     public PolicyCompiler() {
+        this(null, null);
+    }
+
+    /**
+     * @param precompiled checked ASTs to use instead of compiling the same text; null for the packaged table
+     * @param checked told of every text that had to be compiled, with its checked AST; may be null
+     */
+    PolicyCompiler(PrecompiledExpressions precompiled, BiConsumer<String, CelAbstractSyntaxTree> checked) {
+        this.precompiled = precompiled;
+        this.checked = checked;
         this.cel = KubernetesCel.newBuilder(MAX_ITERATIONS)
                 .addVar("object", SimpleType.DYN)
                 .addVar("oldObject", SimpleType.DYN)
@@ -62,6 +77,47 @@ public final class PolicyCompiler {
                 .addVar("egressguard", SimpleType.DYN)
                 .build();
         this.validator = KubernetesCel.newValidator(cel);
+    }
+
+    /** The CEL environment of policy expressions. */
+    Cel cel() {
+        return cel;
+    }
+
+    /**
+     * Parses, type-checks and validates one expression, or takes its checked AST from the build's table when the
+     * same text was checked there in the same environment ({@link PrecompiledExpressions}): the result is the same.
+     */
+    CelAbstractSyntaxTree check(String text) throws CelValidationException {
+        CelAbstractSyntaxTree ast = precompiled().find(text);
+        if (ast != null) {
+            return ast;
+        }
+        ast = cel.compile(text).getAst();
+        validator.validate(ast).getAst();
+        if (checked != null) {
+            checked.accept(text, ast);
+        }
+        return ast;
+    }
+
+    private PrecompiledExpressions precompiled() {
+        PrecompiledExpressions table = precompiled;
+        if (table == null) {
+            synchronized (this) {
+                table = precompiled;
+                if (table == null) {
+                    table = PrecompiledExpressions.builtIn(cel);
+                    precompiled = table;
+                }
+            }
+        }
+        return table;
+    }
+
+    /** Number of expressions the build's table holds for this environment (0 when it does not fit). */
+    int precompiledCount() {
+        return precompiled().size();
     }
 
     /** Compiles one policy file; all problems are collected and reported together. */
@@ -87,9 +143,7 @@ public final class PolicyCompiler {
     /** Compiles a standalone expression against the policy environment (used by tests and tools). */
     public Policy.Expression compileExpression(String name, String text) throws PolicyException {
         try {
-            CelAbstractSyntaxTree ast = cel.compile(text).getAst();
-            validator.validate(ast).getAst();
-            return new Policy.Expression(name, text, cel.createProgram(ast));
+            return new Policy.Expression(name, text, cel.createProgram(check(text)));
         } catch (CelValidationException e) {
             throw new PolicyException(e.getMessage());
         } catch (CelEvaluationException e) {
@@ -269,8 +323,7 @@ public final class PolicyCompiler {
                 }
             }
             try {
-                CelAbstractSyntaxTree ast = cel.compile(text).getAst();
-                validator.validate(ast).getAst();
+                CelAbstractSyntaxTree ast = check(text);
                 CelType type = ast.getResultType();
                 if (wantBool != null && type.kind() != CelKind.DYN) {
                     CelType want = wantBool ? SimpleType.BOOL : SimpleType.STRING;
