@@ -21,6 +21,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.function.BiConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -120,8 +123,82 @@ public final class PolicyCompiler {
         return precompiled().size();
     }
 
+    /** The compiler {@link PolicyEngine#load} uses: one per process, so that it finds what was compiled ahead. */
+    static PolicyCompiler shared() {
+        return Shared.INSTANCE;
+    }
+
+    private static final class Shared {
+        static final PolicyCompiler INSTANCE = new PolicyCompiler();
+    }
+
+    /**
+     * Compiles the built-in policies with the {@link #shared()} compiler, on the calling thread, ahead of need:
+     * {@code serve} has it done on a second thread while the server boots, and {@link PolicyEngine#load} then takes
+     * each result, or waits for the one in progress, instead of compiling the same source again. Any other source is
+     * compiled as usual.
+     *
+     * @return the built-in policies that compiled (the others fail again, with their errors, where they are loaded)
+     */
+    public static List<Policy> compileBuiltInAhead() throws PolicyException {
+        PolicyCompiler compiler = shared();
+        List<FutureTask<Object>> tasks = new ArrayList<>();
+        for (PolicySource source : PolicyLoader.builtIn()) {
+            FutureTask<Object> task = new FutureTask<>(() -> compiler.compileOrError(source));
+            FutureTask<Object> earlier = compiler.ahead.putIfAbsent(source, task);
+            tasks.add(earlier == null ? task : earlier);
+        }
+        List<Policy> policies = new ArrayList<>();
+        for (FutureTask<Object> task : tasks) {
+            task.run(); // unless it has run or is running
+            try {
+                if (task.get() instanceof Policy p) {
+                    policies.add(p);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (ExecutionException e) {
+                // compiled again, with its error, where it is loaded
+            }
+        }
+        return policies;
+    }
+
+    /** Compilations started ahead of need ({@link #compileBuiltInAhead}) by source: a Policy or a PolicyException. */
+    private final Map<PolicySource, FutureTask<Object>> ahead = new ConcurrentHashMap<>();
+
     /** Compiles one policy file; all problems are collected and reported together. */
     public Policy compile(PolicySource source) throws PolicyException {
+        FutureTask<Object> task = ahead.get(source);
+        if (task == null) {
+            return compileNow(source);
+        }
+        task.run(); // runs it here unless it has run or is running
+        Object result;
+        try {
+            result = task.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return compileNow(source);
+        } catch (ExecutionException e) {
+            return compileNow(source);
+        }
+        if (result instanceof PolicyException e) {
+            throw new PolicyException(e.getMessage());
+        }
+        return (Policy) result;
+    }
+
+    private Object compileOrError(PolicySource source) {
+        try {
+            return compileNow(source);
+        } catch (PolicyException e) {
+            return e;
+        }
+    }
+
+    private Policy compileNow(PolicySource source) throws PolicyException {
         List<ManifestDocument> docs;
         try {
             docs = ManifestReader.parse(source.text(), source.origin(), true);

@@ -204,4 +204,29 @@ class PrecompiledExpressionsTest {
                 .as("options are part of the fingerprint").isNotEqualTo(PrecompiledExpressions.fingerprint(
                         fewerVariables));
     }
+
+    @Test
+    void builtInPoliciesCompiledAheadAreTakenByLoad() throws Exception {
+        List<Policy> ahead = PolicyCompiler.compileBuiltInAhead();
+        assertThat(ahead).hasSize(PolicyLoader.builtIn().size());
+        PolicyEngine engine = PolicyEngine.load(true, List.of(), Settings.defaults());
+        for (Policy p : engine.policies()) {
+            assertThat(ahead).as(p.id()).anySatisfy(a -> assertThat(a).isSameAs(p));
+        }
+        // a user folder with a changed copy of a built-in policy is compiled, not taken
+        Path dir = Files.createTempDirectory("policies");
+        try {
+            PolicySource original = PolicyLoader.builtIn().get(0);
+            Files.createDirectories(dir.resolve(original.folder()));
+            Files.writeString(dir.resolve(original.folder()).resolve("policy.yaml"), original.text() + "\n");
+            PolicyEngine user = PolicyEngine.load(true, List.of(dir), Settings.defaults());
+            Policy replaced = user.policies().stream().filter(p -> p.id().equals(original.folder())).findFirst()
+                    .orElseThrow();
+            assertThat(ahead).noneSatisfy(a -> assertThat(a).isSameAs(replaced));
+        } finally {
+            try (Stream<Path> files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            }
+        }
+    }
 }
