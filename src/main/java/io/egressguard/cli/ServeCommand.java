@@ -6,6 +6,7 @@ import io.egressguard.server.PemDirectory;
 import io.egressguard.server.SelfManagedCertificates;
 import io.egressguard.server.SelfSignedCertificates;
 import io.egressguard.server.ServeApplication;
+import io.egressguard.server.Warmup;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -107,6 +108,10 @@ public final class ServeCommand implements Callable<Integer> {
         }
         if (kubeconfig != null && !Files.isReadable(kubeconfig)) {
             throw new CommandLine.ParameterException(spec.commandLine(), kubeconfig + ": cannot read");
+        }
+        if (Boolean.parseBoolean(setting("egressguard.builtin-policies", "true"))) {
+            // on the second core while certificates are checked and Quarkus boots
+            Warmup.startAhead();
         }
         Path cert = tlsCert;
         Path key = tlsKey;

@@ -22,6 +22,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.function.BiConsumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -54,8 +58,22 @@ public final class PolicyCompiler {
 
     private final Cel cel;
     private final dev.cel.validator.CelValidator validator;
+    /** The build's checked ASTs of the built-in policies, read on first use; null until then. */
+    private volatile PrecompiledExpressions precompiled;
+    /** Told of every text parsed, checked and validated here (the build step records them); may be null. */
+    private final BiConsumer<String, CelAbstractSyntaxTree> checked;
 
     public PolicyCompiler() {
+        this(null, null);
+    }
+
+    /**
+     * @param precompiled checked ASTs to use instead of compiling the same text; null for the packaged table
+     * @param checked told of every text that had to be compiled, with its checked AST; may be null
+     */
+    PolicyCompiler(PrecompiledExpressions precompiled, BiConsumer<String, CelAbstractSyntaxTree> checked) {
+        this.precompiled = precompiled;
+        this.checked = checked;
         this.cel = KubernetesCel.newBuilder(MAX_ITERATIONS)
                 .addVar("object", SimpleType.DYN)
                 .addVar("oldObject", SimpleType.DYN)
@@ -68,8 +86,123 @@ public final class PolicyCompiler {
         this.validator = KubernetesCel.newValidator(cel);
     }
 
+    /** The CEL environment of policy expressions. */
+    Cel cel() {
+        return cel;
+    }
+
+    /**
+     * Parses, type-checks and validates one expression, or takes its checked AST from the build's table when the
+     * same text was checked there in the same environment ({@link PrecompiledExpressions}): the result is the same.
+     */
+    CelAbstractSyntaxTree check(String text) throws CelValidationException {
+        CelAbstractSyntaxTree ast = precompiled().find(text);
+        if (ast != null) {
+            return ast;
+        }
+        ast = cel.compile(text).getAst();
+        validator.validate(ast).getAst();
+        if (checked != null) {
+            checked.accept(text, ast);
+        }
+        return ast;
+    }
+
+    private PrecompiledExpressions precompiled() {
+        PrecompiledExpressions table = precompiled;
+        if (table == null) {
+            synchronized (this) {
+                table = precompiled;
+                if (table == null) {
+                    table = PrecompiledExpressions.builtIn(cel);
+                    precompiled = table;
+                }
+            }
+        }
+        return table;
+    }
+
+    /** Number of expressions the build's table holds for this environment (0 when it does not fit). */
+    int precompiledCount() {
+        return precompiled().size();
+    }
+
+    /** The compiler {@link PolicyEngine#load} uses: one per process, so that it finds what was compiled ahead. */
+    static PolicyCompiler shared() {
+        return Shared.INSTANCE;
+    }
+
+    private static final class Shared {
+        static final PolicyCompiler INSTANCE = new PolicyCompiler();
+    }
+
+    /**
+     * Compiles the built-in policies with the {@link #shared()} compiler, on the calling thread, ahead of need:
+     * {@code serve} has it done on a second thread while the server boots, and {@link PolicyEngine#load} then takes
+     * each result, or waits for the one in progress, instead of compiling the same source again. Any other source is
+     * compiled as usual.
+     *
+     * @return the built-in policies that compiled (the others fail again, with their errors, where they are loaded)
+     */
+    public static List<Policy> compileBuiltInAhead() throws PolicyException {
+        PolicyCompiler compiler = shared();
+        List<FutureTask<Object>> tasks = new ArrayList<>();
+        for (PolicySource source : PolicyLoader.builtIn()) {
+            FutureTask<Object> task = new FutureTask<>(() -> compiler.compileOrError(source));
+            FutureTask<Object> earlier = compiler.ahead.putIfAbsent(source, task);
+            tasks.add(earlier == null ? task : earlier);
+        }
+        List<Policy> policies = new ArrayList<>();
+        for (FutureTask<Object> task : tasks) {
+            task.run(); // unless it has run or is running
+            try {
+                if (task.get() instanceof Policy p) {
+                    policies.add(p);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            } catch (ExecutionException e) {
+                // compiled again, with its error, where it is loaded
+            }
+        }
+        return policies;
+    }
+
+    /** Compilations started ahead of need ({@link #compileBuiltInAhead}) by source: a Policy or a PolicyException. */
+    private final Map<PolicySource, FutureTask<Object>> ahead = new ConcurrentHashMap<>();
+
     /** Compiles one policy file; all problems are collected and reported together. */
     public Policy compile(PolicySource source) throws PolicyException {
+        FutureTask<Object> task = ahead.get(source);
+        if (task == null) {
+            return compileNow(source);
+        }
+        task.run(); // runs it here unless it has run or is running
+        Object result;
+        try {
+            result = task.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return compileNow(source);
+        } catch (ExecutionException e) {
+            return compileNow(source);
+        }
+        if (result instanceof PolicyException e) {
+            throw new PolicyException(e.getMessage());
+        }
+        return (Policy) result;
+    }
+
+    private Object compileOrError(PolicySource source) {
+        try {
+            return compileNow(source);
+        } catch (PolicyException e) {
+            return e;
+        }
+    }
+
+    private Policy compileNow(PolicySource source) throws PolicyException {
         List<ManifestDocument> docs;
         try {
             docs = ManifestReader.parse(source.text(), source.origin(), true);
@@ -91,8 +224,7 @@ public final class PolicyCompiler {
     /** Compiles a standalone expression against the policy environment (used by tests and tools). */
     public Policy.Expression compileExpression(String name, String text) throws PolicyException {
         try {
-            CelAbstractSyntaxTree ast = cel.compile(text).getAst();
-            validator.validate(ast).getAst();
+            CelAbstractSyntaxTree ast = check(text);
             return new Policy.Expression(name, text, FAST.program(ast, cel.createProgram(ast)));
         } catch (CelValidationException e) {
             throw new PolicyException(e.getMessage());
@@ -273,8 +405,7 @@ public final class PolicyCompiler {
                 }
             }
             try {
-                CelAbstractSyntaxTree ast = cel.compile(text).getAst();
-                validator.validate(ast).getAst();
+                CelAbstractSyntaxTree ast = check(text);
                 CelType type = ast.getResultType();
                 if (wantBool != null && type.kind() != CelKind.DYN) {
                     CelType want = wantBool ? SimpleType.BOOL : SimpleType.STRING;

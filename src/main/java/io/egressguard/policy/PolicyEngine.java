@@ -67,7 +67,7 @@ public final class PolicyEngine {
     public static PolicyEngine load(boolean includeBuiltIn, List<java.nio.file.Path> userDirs, Settings settings)
             throws PolicyException {
         List<PolicySource> sources = PolicyLoader.load(includeBuiltIn, userDirs);
-        PolicyCompiler compiler = new PolicyCompiler();
+        PolicyCompiler compiler = PolicyCompiler.shared();
         List<Policy> compiled = new ArrayList<>();
         List<String> errors = new ArrayList<>();
         // type-checking dominates startup: compile the files in parallel, then report in file order

@@ -25,8 +25,11 @@ public interface EgressGuardConfig {
     @WithDefault("true")
     boolean builtinPolicies();
 
-    /** Number of warm-up evaluations per sample request before the server reports ready. */
-    @WithDefault("300")
+    /**
+     * Rounds of warm-up requests over HTTPS (each round posts every sample once) before the server reports ready; see
+     * {@link Warmup}.
+     */
+    @WithDefault("8")
     int warmupIterations();
 
     @WithDefault("istio-egress")

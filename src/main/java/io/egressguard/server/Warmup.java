@@ -1,8 +1,14 @@
 package io.egressguard.server;
 
+import io.egressguard.Settings;
 import io.egressguard.admission.AdmissionService;
 import io.egressguard.admission.Mode;
+import io.egressguard.admission.NoClusterView;
+import io.egressguard.policy.Policy;
+import io.egressguard.policy.PolicyCompiler;
 import io.egressguard.policy.PolicyEngine;
+import io.egressguard.policy.PolicyException;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
@@ -23,19 +29,40 @@ import org.jboss.logging.Logger;
 
 /**
  * Warms the webhook before it reports ready, so that the first real request does not pay for class loading, fabric8
- * model setup, CEL dispatch, JIT, TLS or the HTTP stack: first the decode-evaluate-encode path in process, then the
- * same captured AdmissionReviews posted to the server itself over HTTPS on one keep-alive connection. Both phases are
- * bounded in time.
+ * model setup, CEL dispatch, JIT, TLS or the HTTP stack, in three parts:
+ * <ol>
+ *   <li>ahead of boot ({@link #startAhead}): the built-in policies are compiled and captured AdmissionReviews run
+ *       through a stand-alone admission service, on a second thread while the main one boots Quarkus;</li>
+ *   <li>in process: the same samples through the server's own admission service, a couple of rounds;</li>
+ *   <li>over HTTPS: the samples posted to the server itself, {@code egressguard.warmup-iterations} rounds,
+ *       {@value #ROUNDS_PER_CONNECTION} per keep-alive connection, so that TLS handshakes are warmed too.</li>
+ * </ol>
+ * The last two run on their own thread, so that the in-process part overlaps with the start of the HTTP server
+ * rather than delaying it; the server reports ready when that thread is done. Every part runs a fixed number of
+ * rounds, enough for the interpreter's hot methods to be compiled by the JIT: more rounds mostly keep the second core
+ * busy with compilations at the moment the server should be ready. Each part is also bounded in time, so that a slow
+ * machine does not delay readiness without end.
  */
 @ApplicationScoped
 public class Warmup {
 
     private static final Logger LOG = Logger.getLogger(Warmup.class);
-    static final List<String> SAMPLES = List.of("create-pod.json", "create-deployment.json",
-            "create-networkpolicy.json", "update-deployment.json");
+    /**
+     * Captured AdmissionReviews; {@code create-injected-pod.json} is the Pod after Istio's sidecar injection, which is
+     * what the validating webhook sees for pods in a mesh.
+     */
+    static final List<String> SAMPLES = List.of("create-pod.json", "create-injected-pod.json",
+            "create-deployment.json", "create-networkpolicy.json", "update-deployment.json");
     static final String MUTATE_SAMPLE = "create-namespace-mutating.json";
     static final long IN_PROCESS_BUDGET_NANOS = 1_500_000_000L;
     static final long HTTP_BUDGET_NANOS = 1_500_000_000L;
+    /** Rounds over HTTPS on each connection; the number of connections is the rounds divided by this. */
+    static final int ROUNDS_PER_CONNECTION = 4;
+
+    /** Rounds of the samples through a stand-alone admission service while the server boots. */
+    static final int AHEAD_ROUNDS = 5;
+    /** Rounds through the server's own admission service: its code is warm by then, only its beans are new. */
+    static final int IN_PROCESS_ROUNDS = 2;
 
     @ConfigProperty(name = "quarkus.http.ssl-port", defaultValue = "8443")
     int port;
@@ -43,9 +70,35 @@ public class Warmup {
     @ConfigProperty(name = "quarkus.http.host", defaultValue = "localhost")
     String host;
 
+    /**
+     * Starts, on a daemon thread, the part of the warm-up that needs no server: the built-in policies are compiled
+     * (for {@link PolicyEngine#load} to take, see {@link PolicyCompiler#compileBuiltInAhead}) and the samples run
+     * through a stand-alone admission service with them and the default settings. {@code serve} calls it before
+     * Quarkus boots, so that this work, mostly class loading and the first compilations of the JIT, is done on the
+     * second core while the first boots the server; the warm-up after boot then finds the code warm. It changes no
+     * state that the server uses, and a failure here only leaves the work to the later warm-up.
+     */
+    public static void startAhead() {
+        Thread ahead = new Thread(() -> {
+            try {
+                List<Policy> policies = PolicyCompiler.compileBuiltInAhead();
+                AdmissionService service = new AdmissionService(new PolicyEngine(policies, Settings.defaults()),
+                        new SimpleMeterRegistry(), new NoClusterView());
+                List<byte[]> samples = new ArrayList<>();
+                for (String name : SAMPLES) {
+                    samples.add(read(name));
+                }
+                inProcess(service, samples, read(MUTATE_SAMPLE), AHEAD_ROUNDS);
+            } catch (PolicyException | IOException | RuntimeException e) {
+                LOG.debugf("warm-up ahead of boot stopped: %s", e.getMessage());
+            }
+        }, "egress-guard-ahead");
+        ahead.setDaemon(true);
+        ahead.start();
+    }
+
     void onStart(@Observes StartupEvent event, AdmissionService service, PolicyEngine engine,
             EgressGuardConfig config, @org.eclipse.microprofile.health.Readiness ReadinessCheck readiness) {
-        long start = System.nanoTime();
         List<byte[]> samples = new ArrayList<>();
         byte[] mutate;
         try {
@@ -57,18 +110,16 @@ public class Warmup {
             throw new IllegalStateException("warm-up samples are missing from the application: " + e.getMessage());
         }
         int iterations = Math.max(1, config.warmupIterations());
-        int done = 0;
-        while (done < iterations && (done < 20 || System.nanoTime() - start < IN_PROCESS_BUDGET_NANOS)) {
-            for (byte[] body : samples) {
-                check(service.validate(body, Mode.ENFORCE));
+        Thread warmup = new Thread(() -> {
+            String detail = "policies=" + engine.policies().size();
+            try {
+                detail += ", warm-up=" + inProcess(service, samples, mutate, Math.min(iterations, IN_PROCESS_ROUNDS));
+            } catch (RuntimeException e) {
+                // as when the warm-up ran inside startup: a sample that fails is a broken build, not a server
+                LOG.errorf(e, "warm-up failed; stopping");
+                io.quarkus.runtime.Quarkus.asyncExit(1);
+                return;
             }
-            check(service.mutate(mutate, Mode.ENFORCE));
-            done++;
-        }
-        long inProcessMs = (System.nanoTime() - start) / 1_000_000;
-        String inProcess = done(done, inProcessMs);
-        Thread http = new Thread(() -> {
-            String detail = "policies=" + engine.policies().size() + ", warm-up=" + inProcess;
             try {
                 detail += ", " + overHttps(samples, iterations);
             } catch (IOException | RuntimeException e) {
@@ -77,41 +128,69 @@ public class Warmup {
             LOG.infof("warm-up done (%s); ready", detail);
             readiness.ready(detail);
         }, "egress-guard-warmup");
-        http.setDaemon(true);
-        http.start();
+        warmup.setDaemon(true);
+        warmup.start();
     }
 
-    private static String done(int iterations, long ms) {
-        return iterations + " rounds in process in " + ms + " ms";
+    /** The samples through the admission service, without HTTP. */
+    private static String inProcess(AdmissionService service, List<byte[]> samples, byte[] mutate, int iterations) {
+        long start = System.nanoTime();
+        int done = 0;
+        while (done < iterations && System.nanoTime() - start < IN_PROCESS_BUDGET_NANOS) {
+            for (byte[] body : samples) {
+                check(service.validate(body, Mode.ENFORCE));
+            }
+            check(service.mutate(mutate, Mode.ENFORCE));
+            done++;
+        }
+        return done + " rounds in process in " + (System.nanoTime() - start) / 1_000_000 + " ms";
     }
 
-    /** Posts the samples to this server over HTTPS, on one keep-alive connection. */
+    /**
+     * Posts the samples to this server over HTTPS: {@code iterations} rounds, {@value #ROUNDS_PER_CONNECTION} on each
+     * keep-alive connection, so that TLS handshakes are warmed as well as requests.
+     */
     private String overHttps(List<byte[]> samples, int iterations) throws IOException {
         long start = System.nanoTime();
         String target = "0.0.0.0".equals(host) || "::".equals(host) ? "127.0.0.1" : host;
-        SSLSocket socket = connect(target, listeningPort(), start);
+        int port = listeningPort();
+        SSLSocket socket = connect(target, port, start);
         long connected = System.nanoTime();
         int requests = 0;
-        try (socket) {
-            socket.setSoTimeout(5_000);
-            OutputStream out = socket.getOutputStream();
-            InputStream in = new BufferedInputStream(socket.getInputStream());
-            for (int i = 0; i < iterations && (i < 5 || System.nanoTime() - connected < HTTP_BUDGET_NANOS); i++) {
-                for (byte[] body : samples) {
-                    String head = "POST /validate HTTP/1.1\r\nHost: " + target + "\r\nContent-Type: application/json"
-                            + "\r\nContent-Length: " + body.length + "\r\n\r\n";
-                    out.write(head.getBytes(StandardCharsets.US_ASCII));
-                    out.write(body);
-                    out.flush();
-                    int status = readResponse(in);
-                    if (status != 200) {
-                        throw new IOException("warm-up request answered " + status);
+        int connections = 0;
+        int round = 0;
+        while (round < iterations && System.nanoTime() - connected < HTTP_BUDGET_NANOS) {
+            if (connections > 0) {
+                socket = connect(target, port, System.nanoTime());
+            }
+            connections++;
+            try (SSLSocket s = socket) {
+                s.setSoTimeout(5_000);
+                s.setTcpNoDelay(true);
+                OutputStream out = s.getOutputStream();
+                InputStream in = new BufferedInputStream(s.getInputStream());
+                for (int k = 0; k < ROUNDS_PER_CONNECTION && round < iterations
+                        && System.nanoTime() - connected < HTTP_BUDGET_NANOS; k++, round++) {
+                    for (byte[] body : samples) {
+                        // head and body in one write: two small writes would wait on delayed ACKs (Nagle)
+                        String head = "POST /validate HTTP/1.1\r\nHost: " + target
+                                + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length + "\r\n\r\n";
+                        byte[] request = java.util.Arrays.copyOf(head.getBytes(StandardCharsets.US_ASCII),
+                                head.length() + body.length);
+                        System.arraycopy(body, 0, request, head.length(), body.length);
+                        out.write(request);
+                        out.flush();
+                        int status = readResponse(in);
+                        if (status != 200) {
+                            throw new IOException("warm-up request answered " + status);
+                        }
+                        requests++;
                     }
-                    requests++;
                 }
             }
         }
-        return requests + " HTTPS requests in " + (System.nanoTime() - connected) / 1_000_000 + " ms (listening after "
+        return requests + " HTTPS requests on " + connections + " connections in "
+                + (System.nanoTime() - connected) / 1_000_000 + " ms (listening after "
                 + (connected - start) / 1_000_000 + " ms)";
     }
 
