@@ -2,8 +2,10 @@
 # HTTP benchmark of the webhook in JVM mode, driven by wrk over HTTPS keep-alive with real AdmissionReview bodies.
 # Reports startup to ready, the first request after ready, throughput and p50/p90/p99 at fixed rates and at
 # saturation for a 10 KB Pod, a Deployment and a NetworkPolicy, the same for the server's no-op endpoint (the floor),
-# RSS under load with the Deployment's heap flags, and the cost of 100 extra user policies on other kinds.
-# Usage: ./egress-guard bench [SECONDS]     (default 15 s per run; about 5 minutes in all)
+# RSS under load with the Deployment's JVM flags and environment, and the cost of 100 extra user policies on other
+# kinds (two fresh servers, warmed up alike, measured in alternating runs).
+# Usage: ./egress-guard bench [SECONDS]     (default 15 s per run; about 8 minutes in all)
+#   BENCH_PORT (18643; the comparison also uses the next port), BENCH_ROUNDS (3 alternating runs per server)
 set -uo pipefail
 home="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$home"
@@ -24,38 +26,53 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 "$home/egress-guard" --version >/dev/null   # builds the application if needed
 
-# the heap flags the Deployment uses (webhook-config/base/deployment.yaml, JAVA_TOOL_OPTIONS)
+# the JVM flags the Deployment uses (webhook-config/base/deployment.yaml, JAVA_TOOL_OPTIONS)
 heap_flags="$(sed -n '/JAVA_TOOL_OPTIONS/{n;s/.*value: "\(.*\)"/\1/p}' webhook-config/base/deployment.yaml)"
+# and the rest of the container's environment (MALLOC_ARENA_MAX, ...), given to the server as in the pod
+server_env=()
+while IFS= read -r kv; do
+  [ -n "$kv" ] && [ "${kv%%=*}" != JAVA_TOOL_OPTIONS ] && server_env+=("$kv")
+done < <(awk '/^ *env:$/ { inenv = 1; next }
+  inenv && /^ *#/ { next }
+  inenv && /^ *- name:/ { name = $3; next }
+  inenv && /^ *value:/ { v = $0; sub(/^ *value: */, "", v); gsub(/^"|"$/, "", v); print name "=" v; next }
+  { inenv = 0 }' webhook-config/base/deployment.yaml)
 # the container's memory limit, as the JVM would see it in the pod (MaxRAMPercentage applies to it)
 heap_flags="$heap_flags -XX:MaxRAM=${BENCH_MAX_RAM:-$(sed -n '/limits:/{n;s/.*memory: *\([0-9]*\)Mi.*/\1m/p}' webhook-config/base/deployment.yaml)}"
 samples="$home/src/test/resources/bench"
 pid=""
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; true; }
+pid2=""
+cleanup() {
+  for p in $pid $pid2; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+  true
+}
 trap cleanup EXIT
 
 now_ms() { date +%s%3N; }
 
-start_server() { # $1: extra args
-  local t0 t1
+start_server() { # $1: extra args; $2: port (default $port); $3: log name (default server)
+  local t0 t1 p="${2:-$port}" log="$out/${3:-server}.log"
   t0=$(now_ms)
   # shellcheck disable=SC2086
-  java $heap_flags -jar "$jar" serve --port "$port" --host 127.0.0.1 --tls-dir "$out/tls" $1 \
-    >"$out/server.log" 2>&1 &
+  env "${server_env[@]}" java $heap_flags -jar "$jar" serve --port "$p" --host 127.0.0.1 --tls-dir "$out/tls" $1 \
+    >"$log" 2>&1 &
   pid=$!
-  until curl -sf --cacert "$out/tls/ca.crt" "https://localhost:$port/q/health/ready" >/dev/null 2>&1; do
-    kill -0 "$pid" 2>/dev/null || { echo "bench: server died:" >&2; cat "$out/server.log" >&2; exit 1; }
+  until curl -sf --cacert "$out/tls/ca.crt" "https://localhost:$p/q/health/ready" >/dev/null 2>&1; do
+    kill -0 "$pid" 2>/dev/null || { echo "bench: server died:" >&2; cat "$log" >&2; exit 1; }
     sleep 0.02
   done
   t1=$(now_ms)
   startup_ms=$((t1 - t0))
 }
 
-stop_server() { cleanup; pid=""; }
+stop_server() { cleanup; pid=""; pid2=""; }
 
-run_wrk() { # $1 path, $2 body file, $3 connections, $4 delay ms, $5 seconds
+run_wrk() { # $1 path, $2 body file, $3 connections, $4 delay ms, $5 seconds, $6 port (default $port)
   BODY="$2" DELAY_MS="$4" wrk -t1 -c"$3" -d"$5"s --timeout 5s -s src/bench/post.lua \
-    "https://localhost:$port$1" 2>&1 | grep '^RESULT' | sed 's/^RESULT //'
+    "https://localhost:${6:-$port}$1" 2>&1 | grep '^RESULT' | sed 's/^RESULT //'
 }
+
+median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
 
@@ -63,7 +80,7 @@ report="$out/results.md"
 {
   echo "# Egress Guard benchmark"
   echo
-  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(java -version 2>&1 | head -1), heap flags: $heap_flags"
+  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(java -version 2>&1 | head -1), JVM flags: $heap_flags${server_env[*]:+, environment: ${server_env[*]}}"
   echo
 } >"$report"
 
@@ -78,8 +95,12 @@ first=$(curl -s -o /dev/null -w '%{time_total}' --cacert "$out/tls/ca.crt" -H 'C
   echo "|---|---|---|---|---|---|---|---|---|"
 } >>"$report"
 
-# warm the JIT on every path before measuring
-for b in pod-10k deployment networkpolicy; do run_wrk /validate "$samples/$b.json" 16 0 5 >/dev/null; done
+warm_up() { # $1 [$2]: ports; the JIT on every path before measuring, the servers taking turns
+  for b in pod-10k deployment networkpolicy; do
+    for p in "$@"; do run_wrk /validate "$samples/$b.json" 16 0 5 "$p" >/dev/null; done
+  done
+}
+warm_up "$port"
 run_wrk /noop "$samples/pod-10k.json" 16 0 5 >/dev/null
 
 declare -A sat
@@ -121,11 +142,32 @@ spec:
     message: "data.key-$i is reserved"
 POLICY
 done
-start_server "--policies $extra"
-run_wrk /validate "$samples/pod-10k.json" 16 0 5 >/dev/null
-r=$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs")
-with_extra=$(field "$r" rps)
+# Both servers start fresh the same way (one with the extra policies), get the same warm-up, and are measured in
+# alternating runs (A B, B A, A B, ...), so that JIT warm-up and background load fall on both alike.
+rounds="${BENCH_ROUNDS:-3}"
+port2=$((port + 1))
+start_server "" "$port" server-base
+pid2=$pid   # the server without the extra policies; cleanup stops both
+start_server "--policies $extra" "$port2" server-extra
+warm_up "$port" "$port2"
+a=()
+b=()
+ratios=""
+for i in $(seq 1 "$rounds"); do
+  if [ $((i % 2)) = 1 ]; then
+    ra=$(field "$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port")" rps)
+    rb=$(field "$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port2")" rps)
+  else
+    rb=$(field "$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port2")" rps)
+    ra=$(field "$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port")" rps)
+  fi
+  a+=("$ra")
+  b+=("$rb")
+  ratios="$ratios $(awk "BEGIN{printf \"%.2f\", $rb/$ra}")"
+done
 stop_server
+fresh=$(median "${a[@]}")
+with_extra=$(median "${b[@]}")
 
 base=${sat[pod-10k/validate]}
 floor=${sat[pod-10k/noop]}
@@ -133,6 +175,8 @@ floor=${sat[pod-10k/noop]}
   echo
   echo "- throughput vs the no-op floor (10 KB Pod): $(awk "BEGIN{printf \"%.2f\", $base/$floor}")x ($base / $floor req/s)"
   echo "- RSS after the runs: $((rss_kb / 1024)) MB (peak $((hwm_kb / 1024)) MB)"
-  echo "- with 100 extra policies on ConfigMaps, 10 KB Pod at saturation: $with_extra req/s ($(awk "BEGIN{printf \"%.1f\", (1-$with_extra/$base)*100}")% less)"
+  echo "- 100 extra policies on ConfigMaps, 10 KB Pod at saturation, two fresh servers warmed up alike, median of" \
+    "$rounds alternating runs each: $fresh req/s without, $with_extra req/s with" \
+    "($(awk "BEGIN{printf \"%+.1f\", ($with_extra/$fresh-1)*100}")%; with/without per round:$ratios)"
 } >>"$report"
 cat "$report"
