@@ -39,6 +39,10 @@ done < <(awk '/^ *env:$/ { inenv = 1; next }
   { inenv = 0 }' webhook-config/base/deployment.yaml)
 # the container's memory limit, as the JVM would see it in the pod (MaxRAMPercentage applies to it)
 heap_flags="$heap_flags -XX:MaxRAM=${BENCH_MAX_RAM:-$(sed -n '/limits:/{n;s/.*memory: *\([0-9]*\)Mi.*/\1m/p}' webhook-config/base/deployment.yaml)}"
+# the class-data-sharing archive the launcher makes after each build, as the JVM image makes its own
+cds_flags=""
+[ -f "$home/target/quarkus-app/app-cds.jsa" ] && [ "${EGRESS_GUARD_CDS:-1}" != 0 ] \
+  && cds_flags="-XX:SharedArchiveFile=$home/target/quarkus-app/app-cds.jsa"
 samples="$home/src/test/resources/bench"
 pid=""
 pid2=""
@@ -54,7 +58,7 @@ start_server() { # $1: extra args; $2: port (default $port); $3: log name (defau
   local t0 t1 p="${2:-$port}" log="$out/${3:-server}.log"
   t0=$(now_ms)
   # shellcheck disable=SC2086
-  env "${server_env[@]}" java $heap_flags -jar "$jar" serve --port "$p" --host 127.0.0.1 --tls-dir "$out/tls" $1 \
+  env "${server_env[@]}" java $heap_flags $cds_flags -jar "$jar" serve --port "$p" --host 127.0.0.1 --tls-dir "$out/tls" $1 \
     >"$log" 2>&1 &
   pid=$!
   until curl -sf --cacert "$out/tls/ca.crt" "https://localhost:$p/q/health/ready" >/dev/null 2>&1; do
@@ -80,7 +84,7 @@ report="$out/results.md"
 {
   echo "# Egress Guard benchmark"
   echo
-  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(java -version 2>&1 | head -1), JVM flags: $heap_flags${server_env[*]:+, environment: ${server_env[*]}}"
+  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(java -version 2>&1 | head -1), JVM flags: $heap_flags${cds_flags:+ $cds_flags (the launcher's class-data-sharing archive)}${server_env[*]:+, environment: ${server_env[*]}}"
   echo
 } >"$report"
 

@@ -11,12 +11,16 @@ jar="${2:-$home/target/quarkus-app/quarkus-run.jar}"
 port="${BENCH_PORT:-18700}"
 out="$home/target/bench/startup"
 mkdir -p "$out"
-[ -f "$jar" ] || "$home/egress-guard" --version >/dev/null   # builds the application if needed
+"$home/egress-guard" --version >/dev/null   # builds the application and its archive if needed
 
 # the Deployment's heap flags and memory limit, as bench.sh uses them
 heap_flags="$(sed -n '/JAVA_TOOL_OPTIONS/{n;s/.*value: "\(.*\)"/\1/p}' "$home/webhook-config/base/deployment.yaml")"
 heap_flags="$heap_flags -XX:MaxRAM=${BENCH_MAX_RAM:-$(sed -n '/limits:/{n;s/.*memory: *\([0-9]*\)Mi.*/\1m/p}' \
   "$home/webhook-config/base/deployment.yaml")}"
+# the class-data-sharing archive the launcher makes after each build (EGRESS_GUARD_CDS=0: without it)
+cds_flags=""
+[ -f "$(dirname "$jar")/app-cds.jsa" ] && [ "${EGRESS_GUARD_CDS:-1}" != 0 ] \
+  && cds_flags="-XX:SharedArchiveFile=$(dirname "$jar")/app-cds.jsa"
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; true; }
 trap cleanup EXIT
@@ -26,7 +30,7 @@ starts=(); firsts=(); cpus=()
 for i in $(seq 1 "$runs"); do
   t0=$(date +%s%3N)
   # shellcheck disable=SC2086
-  java $heap_flags ${EXTRA_JAVA_OPTS:-} -jar "$jar" serve --port "$port" --host 127.0.0.1 --tls-dir "$out/tls" \
+  java $heap_flags $cds_flags ${EXTRA_JAVA_OPTS:-} -jar "$jar" serve --port "$port" --host 127.0.0.1 --tls-dir "$out/tls" \
     >"$out/server.log" 2>&1 &
   pid=$!
   until curl -sf --cacert "$out/tls/ca.crt" "https://localhost:$port/q/health/ready" >/dev/null 2>&1; do

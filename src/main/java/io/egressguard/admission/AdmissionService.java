@@ -59,12 +59,25 @@ public class AdmissionService {
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .build();
 
+    /**
+     * The validation path's reader: the same limits, with duplicate keys detected by the reader itself (the objects'
+     * in {@link io.egressguard.cel.CelJson#read}, the envelope's in {@link #parseForValidation} and in the trees),
+     * which costs less than the parser's detection on every object.
+     */
+    static final ObjectMapper STREAM_MAPPER = JsonMapper.builder()
+            .disable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+            .enable(DeserializationFeature.FAIL_ON_READING_DUP_TREE_KEY)
+            .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .build();
+
     static {
-        MAPPER.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
-                .maxNestingDepth(MAX_DEPTH)
-                .maxStringLength(4 * 1024 * 1024)
-                .maxNumberLength(100)
-                .build());
+        for (ObjectMapper m : List.of(MAPPER, STREAM_MAPPER)) {
+            m.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
+                    .maxNestingDepth(MAX_DEPTH)
+                    .maxStringLength(4 * 1024 * 1024)
+                    .maxNumberLength(100)
+                    .build());
+        }
     }
 
     /** An HTTP answer: status code and JSON body. */
@@ -83,6 +96,8 @@ public class AdmissionService {
     private final Set<String> platformNamespaces;
     private final MeterRegistry registry;
     private final Map<String, Counter> counters = new ConcurrentHashMap<>();
+    private final Map<String, Counter[]> decisionCounters = new ConcurrentHashMap<>();
+    private final Counter[] reviewCounters = new Counter[2 * Mode.values().length * 2];
     private final Timer evaluationTimer;
 
     private final ClusterView cluster;
@@ -150,8 +165,7 @@ public class AdmissionService {
         review.setApiVersion(apiVersion);
         review.setKind("AdmissionReview");
         review.setResponse(response);
-        count("egressguard.admission.reviews", "endpoint", mutate ? "mutate" : "validate", "mode", mode.label(),
-                "allowed", String.valueOf(Boolean.TRUE.equals(response.getAllowed())));
+        reviewCounter(mutate, mode, Boolean.TRUE.equals(response.getAllowed())).increment();
         try {
             return new Reply(200, MAPPER.writeValueAsString(review));
         } catch (JsonProcessingException e) {
@@ -189,19 +203,32 @@ public class AdmissionService {
         if (body == null || body.length == 0) {
             return parse(body);
         }
-        try (com.fasterxml.jackson.core.JsonParser p = MAPPER.createParser(body)) {
+        try (com.fasterxml.jackson.core.JsonParser p = STREAM_MAPPER.createParser(body)) {
             if (p.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
                 return parse(body);
             }
             ObjectNode root = MAPPER.createObjectNode();
             while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
                 String name = p.currentName();
+                if (root.has(name)) {
+                    throw io.egressguard.cel.CelJson.duplicate(p, name);
+                }
                 if (name.equals("request") && p.nextToken() == com.fasterxml.jackson.core.JsonToken.START_OBJECT) {
                     ObjectNode request = root.putObject("request");
+                    boolean object = false;
+                    boolean oldObject = false;
                     while (p.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
                         String field = p.currentName();
                         p.nextToken();
                         if (field.equals("object") || field.equals("oldObject")) {
+                            if (field.equals("object") ? object : oldObject) {
+                                throw io.egressguard.cel.CelJson.duplicate(p, field);
+                            }
+                            if (field.equals("object")) {
+                                object = true;
+                            } else {
+                                oldObject = true;
+                            }
                             Object value = io.egressguard.cel.CelJson.read(p);
                             if (!(value instanceof Map) && value != dev.cel.common.values.NullValue.NULL_VALUE) {
                                 throw new BadReview("request." + field + " must be an object or null");
@@ -214,6 +241,9 @@ public class AdmissionService {
                                 }
                             }
                         } else {
+                            if (request.has(field)) {
+                                throw io.egressguard.cel.CelJson.duplicate(p, field);
+                            }
                             request.set(field, treeAt(p));
                         }
                     }
@@ -233,7 +263,7 @@ public class AdmissionService {
     }
 
     private static JsonNode treeAt(com.fasterxml.jackson.core.JsonParser p) throws IOException {
-        JsonNode node = MAPPER.readTree(p);
+        JsonNode node = STREAM_MAPPER.readTree(p);
         return node == null ? com.fasterxml.jackson.databind.node.NullNode.getInstance() : node;
     }
 
@@ -313,7 +343,7 @@ public class AdmissionService {
                 cluster.declaredHosts());
         evaluationTimer.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
         for (Decision d : eval.decisions()) {
-            count("egressguard.policy.decisions", "policy", d.policyId(), "outcome", d.outcome().name());
+            decisionCounter(d).increment();
         }
         Map<String, String> audit = new TreeMap<>(eval.auditAnnotations());
         List<Decision> violations = eval.violations();
@@ -463,6 +493,36 @@ public class AdmissionService {
         body.put("reason", reason);
         body.put("message", message);
         return new Reply(code, body.toString());
+    }
+
+    /** {@code egressguard.policy.decisions} for a decision's policy and outcome, looked up without building a key. */
+    private Counter decisionCounter(Decision d) {
+        Counter[] byOutcome = decisionCounters.get(d.policyId());
+        if (byOutcome == null) {
+            byOutcome = decisionCounters.computeIfAbsent(d.policyId(),
+                    id -> new Counter[Decision.Outcome.values().length]);
+        }
+        int i = d.outcome().ordinal();
+        Counter c = byOutcome[i];
+        if (c == null) {
+            c = counters.computeIfAbsent("egressguard.policy.decisions|" + d.policyId() + "|" + d.outcome().name(),
+                    k -> Counter.builder("egressguard.policy.decisions").tags("policy", d.policyId(), "outcome",
+                            d.outcome().name()).register(registry));
+            byOutcome[i] = c; // racy but idempotent: the registry returns the same counter
+        }
+        return c;
+    }
+
+    /** {@code egressguard.admission.reviews} by endpoint, mode and answer, made once each. */
+    private Counter reviewCounter(boolean mutate, Mode mode, boolean allowed) {
+        int i = ((mutate ? 1 : 0) * Mode.values().length + mode.ordinal()) * 2 + (allowed ? 1 : 0);
+        Counter c = reviewCounters[i];
+        if (c == null) {
+            c = Counter.builder("egressguard.admission.reviews").tags("endpoint", mutate ? "mutate" : "validate",
+                    "mode", mode.label(), "allowed", String.valueOf(allowed)).register(registry);
+            reviewCounters[i] = c;
+        }
+        return c;
     }
 
     private void count(String name, String... tags) {

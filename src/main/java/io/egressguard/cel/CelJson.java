@@ -81,8 +81,9 @@ public final class CelJson {
 
     /**
      * Reads the JSON value at the parser's current token straight into CEL values, as {@link #toCel(JsonNode)}
-     * converts a tree, without building the tree first. The parser's own checks (duplicate keys, nesting depth,
-     * lengths) apply as it reads.
+     * converts a tree, without building the tree first. A key that appears twice in an object is an error (a
+     * {@link com.fasterxml.jackson.core.JsonParseException} "Duplicate field", as Jackson's own detection reports it,
+     * which the parser then need not do); the parser's other checks (nesting depth, lengths) apply as it reads.
      *
      * @param parser positioned on the first token of the value; left on its last token
      */
@@ -97,7 +98,9 @@ public final class CelJson {
                 while (parser.nextToken() == com.fasterxml.jackson.core.JsonToken.FIELD_NAME) {
                     String name = parser.currentName();
                     parser.nextToken();
-                    map.put(name, read(parser));
+                    if (map.put(name, read(parser)) != null) {
+                        throw duplicate(parser, name);
+                    }
                 }
                 return map.isEmpty() ? Collections.emptyMap() : map;
             }
@@ -126,5 +129,11 @@ public final class CelJson {
             default:
                 throw new com.fasterxml.jackson.core.JsonParseException(parser, "unexpected token " + token);
         }
+    }
+
+    /** The error for a key that appears twice in one object, worded as Jackson's duplicate detection words it. */
+    public static com.fasterxml.jackson.core.JsonParseException duplicate(
+            com.fasterxml.jackson.core.JsonParser parser, String name) {
+        return new com.fasterxml.jackson.core.JsonParseException(parser, "Duplicate field '" + name + "'");
     }
 }

@@ -277,9 +277,9 @@ public final class FastEvaluator {
                             || fieldExpr.exprKind().getKind() != CelExpr.ExprKind.Kind.CONSTANT) {
                         throw new Unsupported("optional select shape");
                     }
-                    CelFunctionBinding onMap = binding("select_optional_field");
+                    binding("select_optional_field"); // the optional library is there
                     return new FastProgram.OptionalSelect(compile(e.call().args().get(0)),
-                            fieldExpr.constant().stringValue(), onMap);
+                            fieldExpr.constant().stringValue());
                 }
                 case "type":
                 case "cel_block_list":
@@ -314,6 +314,10 @@ public final class FastEvaluator {
             }
             if (ids.size() == 1 && args.length == 2 && ids.get(0).equals("not_equals")) {
                 return new FastProgram.Equals(args[0], args[1], candidates[0], true);
+            }
+            if (args.length == 2 && e.call().function().equals("_[_]")
+                    && ids.stream().allMatch(id -> id.equals("index_map") || id.equals("index_list"))) {
+                return new FastProgram.Index(args[0], args[1], new FastProgram.Call(candidates, args));
             }
             if (args.length == 2 && e.call().function().equals("@in")) {
                 return new FastProgram.In(args[0], args[1], new FastProgram.Call(candidates, args));

@@ -162,9 +162,9 @@ final class FastProgram implements CelRuntime.Program {
         }
     }
 
-    /** A node of the tree. */
-    interface Node {
-        Object eval(Frame f) throws Exception;
+    /** A node of the tree (an abstract class rather than an interface: the calls are virtual, not interface ones). */
+    abstract static class Node {
+        abstract Object eval(Frame f) throws Exception;
     }
 
     static Object bool(Node n, Frame f) throws Exception {
@@ -176,7 +176,13 @@ final class FastProgram implements CelRuntime.Program {
     }
 
     /** A literal (or an enum constant). */
-    record Const(Object value) implements Node {
+    static final class Const extends Node {
+        final Object value;
+
+        Const(Object value) {
+            this.value = value;
+        }
+
         @Override
         public Object eval(Frame f) {
             return value;
@@ -184,14 +190,28 @@ final class FastProgram implements CelRuntime.Program {
     }
 
     /** A variable of the activation. */
-    record Global(String name) implements Node {
+    static final class Global extends Node {
+        final String name;
+
+        Global(String name) {
+            this.name = name.intern();
+        }
+
         @Override
         public Object eval(Frame f) {
-            Optional<Object> v = f.resolver.find(name);
-            if (v.isEmpty()) {
-                throw Failure.INSTANCE;
+            Object value;
+            if (f.resolver instanceof DirectResolver direct) {
+                value = direct.value(name);
+                if (value == null) {
+                    throw Failure.INSTANCE;
+                }
+            } else {
+                Optional<Object> v = f.resolver.find(name);
+                if (v.isEmpty()) {
+                    throw Failure.INSTANCE;
+                }
+                value = v.get();
             }
-            Object value = v.get();
             if (value instanceof Throwable || value instanceof Message || value instanceof ByteString) {
                 throw Failure.INSTANCE;
             }
@@ -200,7 +220,13 @@ final class FastProgram implements CelRuntime.Program {
     }
 
     /** A comprehension variable. */
-    record Slot(int index) implements Node {
+    static final class Slot extends Node {
+        final int index;
+
+        Slot(int index) {
+            this.index = index;
+        }
+
         @Override
         public Object eval(Frame f) {
             Object v = f.slots[index];
@@ -212,7 +238,15 @@ final class FastProgram implements CelRuntime.Program {
     }
 
     /** {@code operand.field}: a map key that must be present; on an optional value, an optional result. */
-    record Select(Node operand, String field) implements Node {
+    static final class Select extends Node {
+        final Node operand;
+        final String field;
+
+        Select(Node operand, String field) {
+            this.operand = operand;
+            this.field = field.intern();
+        }
+
         @Override
         public Object eval(Frame f) throws Exception {
             Object o = operand.eval(f);
@@ -236,7 +270,15 @@ final class FastProgram implements CelRuntime.Program {
     }
 
     /** {@code has(operand.field)}. */
-    record Has(Node operand, String field) implements Node {
+    static final class Has extends Node {
+        final Node operand;
+        final String field;
+
+        Has(Node operand, String field) {
+            this.operand = operand;
+            this.field = field.intern();
+        }
+
         @Override
         public Object eval(Frame f) throws Exception {
             Object o = operand.eval(f);
@@ -253,13 +295,23 @@ final class FastProgram implements CelRuntime.Program {
         }
     }
 
-    /** {@code operand.?field}: on a map cel-java's binding; on an optional map, the chained selection. */
-    record OptionalSelect(Node operand, String field, CelFunctionBinding onMap) implements Node {
+    /** {@code operand.?field}: on a map the value if present; on an optional map, the chained selection. */
+    static final class OptionalSelect extends Node {
+        final Node operand;
+        final String field;
+
+        OptionalSelect(Node operand, String field) {
+            this.operand = operand;
+            this.field = field.intern();
+        }
+
         @Override
         public Object eval(Frame f) throws Exception {
             Object o = operand.eval(f);
-            if (o instanceof Map<?, ?>) {
-                return onMap.getDefinition().apply(new Object[] {o, field});
+            if (o instanceof Map<?, ?> map) {
+                // cel-java's binding (RuntimeEquality.findInMap) for a string key: the value when present
+                Object v = map.get(field);
+                return v == null ? Optional.empty() : Optional.of(v);
             }
             if (o instanceof Optional<?> opt) {
                 if (opt.isEmpty()) {
@@ -274,7 +326,17 @@ final class FastProgram implements CelRuntime.Program {
     }
 
     /** {@code target.or(other)} and {@code target.orValue(other)}: the alternative is evaluated only when needed. */
-    record OptionalOr(Node target, Node alternative, boolean unwrap) implements Node {
+    static final class OptionalOr extends Node {
+        final Node target;
+        final Node alternative;
+        final boolean unwrap;
+
+        OptionalOr(Node target, Node alternative, boolean unwrap) {
+            this.target = target;
+            this.alternative = alternative;
+            this.unwrap = unwrap;
+        }
+
         @Override
         public Object eval(Frame f) throws Exception {
             Object t = target.eval(f);
@@ -289,7 +351,17 @@ final class FastProgram implements CelRuntime.Program {
     }
 
     /** {@code a ? b : c}. */
-    record Conditional(Node condition, Node then, Node otherwise) implements Node {
+    static final class Conditional extends Node {
+        final Node condition;
+        final Node then;
+        final Node otherwise;
+
+        Conditional(Node condition, Node then, Node otherwise) {
+            this.condition = condition;
+            this.then = then;
+            this.otherwise = otherwise;
+        }
+
         @Override
         public Object eval(Frame f) throws Exception {
             return (Boolean) bool(condition, f) ? then.eval(f) : otherwise.eval(f);
@@ -301,7 +373,17 @@ final class FastProgram implements CelRuntime.Program {
      * dominant value on either side wins over an error on the other. An operand that is neither a bool nor an error is
      * an error of the whole expression.
      */
-    record Logical(Node left, Node right, Boolean dominant) implements Node {
+    static final class Logical extends Node {
+        final Node left;
+        final Node right;
+        final Boolean dominant;
+
+        Logical(Node left, Node right, Boolean dominant) {
+            this.left = left;
+            this.right = right;
+            this.dominant = dominant;
+        }
+
         @Override
         public Object eval(Frame f) throws Exception {
             Object l = operand(left, f);
@@ -334,7 +416,13 @@ final class FastProgram implements CelRuntime.Program {
     }
 
     /** {@code !a}. */
-    record Not(Node operand) implements Node {
+    static final class Not extends Node {
+        final Node operand;
+
+        Not(Node operand) {
+            this.operand = operand;
+        }
+
         @Override
         public Object eval(Frame f) throws Exception {
             return !(Boolean) bool(operand, f);
@@ -342,7 +430,13 @@ final class FastProgram implements CelRuntime.Program {
     }
 
     /** The loop condition of {@code all} and {@code exists}: true unless the value is false (errors included). */
-    record NotStrictlyFalse(Node operand) implements Node {
+    static final class NotStrictlyFalse extends Node {
+        final Node operand;
+
+        NotStrictlyFalse(Node operand) {
+            this.operand = operand;
+        }
+
         @Override
         public Object eval(Frame f) {
             try {
@@ -354,7 +448,19 @@ final class FastProgram implements CelRuntime.Program {
     }
 
     /** {@code a == b} and {@code a != b}: strings, ints and bools directly, anything else with cel-java's binding. */
-    record Equals(Node left, Node right, CelFunctionBinding binding, boolean negate) implements Node {
+    static final class Equals extends Node {
+        final Node left;
+        final Node right;
+        final CelFunctionBinding binding;
+        final boolean negate;
+
+        Equals(Node left, Node right, CelFunctionBinding binding, boolean negate) {
+            this.left = left;
+            this.right = right;
+            this.binding = binding;
+            this.negate = negate;
+        }
+
         @Override
         public Object eval(Frame f) throws Exception {
             Object l = left.eval(f);
@@ -376,15 +482,37 @@ final class FastProgram implements CelRuntime.Program {
         }
     }
 
+    /** A node of two operands that handles some cases itself and leaves the others to cel-java's bindings. */
+    abstract static class Binary extends Node {
+        final Node left;
+        final Node right;
+        final Call general;
+
+        Binary(Node left, Node right, Call general) {
+            this.left = left;
+            this.right = right;
+            this.general = general;
+        }
+
+        @Override
+        public Object eval(Frame f) throws Exception {
+            return apply(left.eval(f), right.eval(f));
+        }
+
+        abstract Object apply(Object left, Object right) throws Exception;
+    }
+
     /**
      * {@code a in b}: a string in a list (only strings can equal a string) or a string key of a map by lookup,
      * anything else with cel-java's bindings.
      */
-    record In(Node element, Node container, Call general) implements Node {
+    static final class In extends Binary {
+        In(Node element, Node container, Call general) {
+            super(element, container, general);
+        }
+
         @Override
-        public Object eval(Frame f) throws Exception {
-            Object e = element.eval(f);
-            Object c = container.eval(f);
+        Object apply(Object e, Object c) throws Exception {
             if (e instanceof String s) {
                 if (c instanceof Map<?, ?> map) {
                     return map.get(s) != null;
@@ -402,8 +530,24 @@ final class FastProgram implements CelRuntime.Program {
         }
     }
 
-    /** A strict function call: the one overload among the checked candidates that accepts the arguments. */
-    record Call(CelFunctionBinding[] candidates, Node[] args) implements Node {
+    /**
+     * A strict function call: the one overload among the checked candidates that accepts the arguments. Which one
+     * that is depends only on the classes of the arguments, so the last choice is remembered with them.
+     */
+    static final class Call extends Node {
+        final CelFunctionBinding[] candidates;
+        final Node[] args;
+        /** The last dispatch: argument classes and the overload chosen for them (racy but immutable). */
+        private Choice last;
+
+        private record Choice(Class<?>[] classes, CelFunctionBinding binding) {
+        }
+
+        Call(CelFunctionBinding[] candidates, Node[] args) {
+            this.candidates = candidates;
+            this.args = args;
+        }
+
         @Override
         public Object eval(Frame f) throws Exception {
             Object[] values = new Object[args.length];
@@ -414,19 +558,40 @@ final class FastProgram implements CelRuntime.Program {
         }
 
         Object dispatch(Object[] values) throws CelEvaluationException {
+            Choice c = last;
+            if (c != null && sameClasses(c.classes, values)) {
+                return apply(c.binding, values);
+            }
             CelFunctionBinding match = null;
-            for (CelFunctionBinding c : candidates) {
-                if (CelFunctionOverload.canHandle(values, c.getArgTypes(), true)) {
+            for (CelFunctionBinding candidate : candidates) {
+                if (CelFunctionOverload.canHandle(values, candidate.getArgTypes(), true)) {
                     if (match != null) {
                         throw Failure.INSTANCE; // ambiguous
                     }
-                    match = c;
+                    match = candidate;
                 }
             }
             if (match == null) {
                 throw Failure.INSTANCE;
             }
+            Class<?>[] classes = new Class<?>[values.length];
+            for (int i = 0; i < values.length; i++) {
+                if (values[i] == null) {
+                    return apply(match, values); // the choice for null is not a matter of class
+                }
+                classes[i] = values[i].getClass();
+            }
+            last = new Choice(classes, match);
             return apply(match, values);
+        }
+
+        private static boolean sameClasses(Class<?>[] classes, Object[] values) {
+            for (int i = 0; i < classes.length; i++) {
+                if (values[i] == null || values[i].getClass() != classes[i]) {
+                    return false;
+                }
+            }
+            return true;
         }
 
         static Object apply(CelFunctionBinding binding, Object[] values) throws CelEvaluationException {
@@ -439,8 +604,44 @@ final class FastProgram implements CelRuntime.Program {
         }
     }
 
+    /**
+     * {@code a[i]}: a map by a string key and a list by an int index directly (as cel-java's {@code index_map} and
+     * {@code index_list} do for them), anything else with cel-java's bindings.
+     */
+    static final class Index extends Binary {
+        Index(Node operand, Node index, Call general) {
+            super(operand, index, general);
+        }
+
+        @Override
+        Object apply(Object o, Object i) throws Exception {
+            if (o instanceof Map<?, ?> map && i instanceof String key) {
+                Object v = map.get(key);
+                if (v == null) {
+                    throw Failure.INSTANCE;
+                }
+                return v;
+            }
+            if (o instanceof List<?> list && i instanceof Long n) {
+                if (n < 0 || n >= list.size()) {
+                    throw Failure.INSTANCE;
+                }
+                return list.get(n.intValue());
+            }
+            return general.dispatch(new Object[] {o, i});
+        }
+    }
+
     /** A list literal; elements marked optional are included only when present. */
-    record ListLiteral(Node[] elements, boolean[] optional) implements Node {
+    static final class ListLiteral extends Node {
+        final Node[] elements;
+        final boolean[] optional;
+
+        ListLiteral(Node[] elements, boolean[] optional) {
+            this.elements = elements;
+            this.optional = optional;
+        }
+
         @Override
         public Object eval(Frame f) throws Exception {
             List<Object> out = new ArrayList<>(elements.length);
@@ -462,7 +663,19 @@ final class FastProgram implements CelRuntime.Program {
     }
 
     /** A map literal; entries marked optional are included only when present. */
-    record MapLiteral(Node[] keys, Node[] values, boolean[] optional, boolean errorOnDuplicates) implements Node {
+    static final class MapLiteral extends Node {
+        final Node[] keys;
+        final Node[] values;
+        final boolean[] optional;
+        final boolean errorOnDuplicates;
+
+        MapLiteral(Node[] keys, Node[] values, boolean[] optional, boolean errorOnDuplicates) {
+            this.keys = keys;
+            this.values = values;
+            this.optional = optional;
+            this.errorOnDuplicates = errorOnDuplicates;
+        }
+
         @Override
         public Object eval(Frame f) throws Exception {
             Map<Object, Object> out = new LinkedHashMap<>();
@@ -493,8 +706,25 @@ final class FastProgram implements CelRuntime.Program {
      * cel-java runs it: a list accumulator is a {@link ConcatenatedListView} so that appending stays linear, a failed
      * step leaves an error in the accumulator, and every iteration counts against the evaluation's budget.
      */
-    record Comprehension(Node range, int iterSlot, int accuSlot, Node init, Node condition, Node step, Node result)
-            implements Node {
+    static final class Comprehension extends Node {
+        final Node range;
+        final int iterSlot;
+        final int accuSlot;
+        final Node init;
+        final Node condition;
+        final Node step;
+        final Node result;
+
+        Comprehension(Node range, int iterSlot, int accuSlot, Node init, Node condition, Node step, Node result) {
+            this.range = range;
+            this.iterSlot = iterSlot;
+            this.accuSlot = accuSlot;
+            this.init = init;
+            this.condition = condition;
+            this.step = step;
+            this.result = result;
+        }
+
         @Override
         public Object eval(Frame f) throws Exception {
             Object r = range.eval(f);

@@ -90,6 +90,12 @@ public final class ServeCommand implements Callable<Integer> {
                     + "access (no reconciler, no pod gating, no remediation).")
     Path kubeconfig;
 
+    @Option(names = "--exit-when-ready",
+            description = "Start, warm up, and exit with 0 as soon as the server is ready: a training run that loads "
+                    + "every class a request needs, e.g. under -XX:ArchiveClassesAtExit for a class-data-sharing "
+                    + "archive (the launcher and the JVM image make one this way).")
+    boolean exitWhenReady;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -154,6 +160,9 @@ public final class ServeCommand implements Callable<Integer> {
         }
         if (!installedRevisions.isEmpty()) {
             System.setProperty("egressguard.installed-revisions", String.join(",", installedRevisions));
+        }
+        if (exitWhenReady) {
+            System.setProperty("egressguard.exit-when-ready", "true");
         }
         AtomicInteger exit = new AtomicInteger();
         try {

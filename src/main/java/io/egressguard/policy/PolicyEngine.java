@@ -2,7 +2,6 @@ package io.egressguard.policy;
 
 import com.google.protobuf.NullValue;
 import dev.cel.runtime.CelEvaluationException;
-import dev.cel.runtime.CelVariableResolver;
 import io.egressguard.Settings;
 import java.util.AbstractMap;
 import java.util.ArrayList;
@@ -11,7 +10,6 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -272,7 +270,7 @@ public final class PolicyEngine {
     }
 
     /** The variables of one policy evaluation: object, oldObject, request, params, namespaceObject, ... */
-    static final class Activation implements CelVariableResolver {
+    static final class Activation implements io.egressguard.cel.DirectResolver {
         private final AdmissionAttributes attrs;
         private final Map<String, Object> settings;
         private final LazyVariables variables;
@@ -289,7 +287,7 @@ public final class PolicyEngine {
         }
 
         @Override
-        public Optional<Object> find(String name) {
+        public Object value(String name) {
             Object v = switch (name) {
                 case "object" -> attrs.object();
                 case "oldObject" -> attrs.oldObject();
@@ -300,10 +298,11 @@ public final class PolicyEngine {
                 case "egressguard" -> settings;
                 default -> null;
             };
-            if (v == null && Set.of("object", "oldObject", "namespaceObject", "request").contains(name)) {
-                return Optional.of(NullValue.NULL_VALUE);
+            if (v == null && (name.equals("object") || name.equals("oldObject") || name.equals("namespaceObject")
+                    || name.equals("request"))) {
+                return NullValue.NULL_VALUE;
             }
-            return Optional.ofNullable(v);
+            return v;
         }
     }
 
@@ -322,13 +321,16 @@ public final class PolicyEngine {
             this.positions = positions;
         }
 
-        /** The position of each variable by name, in declaration order; immutable, so evaluations share it. */
+        /**
+         * The position of each variable by name, in declaration order. The names are interned, as the evaluator's
+         * are, so a lookup finds its key by identity. Never modified once made, so evaluations share it.
+         */
         static Map<String, Integer> positions(List<Policy.Expression> expressions) {
             Map<String, Integer> pos = new LinkedHashMap<>();
             for (int i = 0; i < expressions.size(); i++) {
-                pos.put(expressions.get(i).name(), i);
+                pos.put(expressions.get(i).name().intern(), i);
             }
-            return java.util.Collections.unmodifiableMap(pos);
+            return pos;
         }
 
         @Override

@@ -32,6 +32,13 @@ public interface EgressGuardConfig {
     @WithDefault("8")
     int warmupIterations();
 
+    /**
+     * Stop as soon as the warm-up is done and the server would report ready: a training run, which loads every class
+     * a real request needs (for a class-data-sharing archive, see {@code ./egress-guard} and the JVM image).
+     */
+    @WithDefault("false")
+    boolean exitWhenReady();
+
     @WithDefault("istio-egress")
     String gatewayNamespace();
 

@@ -127,6 +127,10 @@ public class Warmup {
             }
             LOG.infof("warm-up done (%s); ready", detail);
             readiness.ready(detail);
+            if (config.exitWhenReady()) {
+                LOG.info("exiting when ready, as asked (--exit-when-ready)");
+                io.quarkus.runtime.Quarkus.asyncExit(0);
+            }
         }, "egress-guard-warmup");
         warmup.setDaemon(true);
         warmup.start();

@@ -67,6 +67,15 @@ class FastEvaluatorTest {
         "'10.0.0.1'.matches('^10[.]') && '10.0.0.0/8'.findAll('[0-9]+').size() == 5",
         "isCIDR('10.0.0.0/8') && cidr('10.0.0.0/8').containsIP(ip('10.1.2.3'))",
         "[3, 1, 2].max() + [1, 2].sum()",
+        // indexing: maps by string key, lists by int, and the rest through cel-java's bindings
+        "object.metadata['labels']['app'] + object.spec.containers[0]['name']",
+        "[10, 20, 30][2] + [10, 20][dyn(1.0)] + {1: 5}[1] + {1: 5}[dyn(1.0)] + {1: 5}[dyn(1u)]",
+        "optional.of([1, 2])[1] == optional.of(2) && optional.of({'a': 1})['a'] == optional.of(1)",
+        "[1, 2][?5].orValue(0) + {'a': 1}[?'a'].orValue(0) + {'a': 1}[?'b'].orValue(7)",
+        // one call site, arguments of changing classes: the remembered overload must follow them
+        "[dyn(1), dyn('a'), dyn(2.5), dyn(1), dyn(true), dyn('b')].map(x, string(x))",
+        "[dyn([1]), dyn('ab'), dyn({'k': 1}), dyn([1, 2]), dyn('abc')].map(x, size(x))",
+        "[dyn(1), dyn(2u), dyn(1.5), dyn(3)].map(x, x + x)",
     })
     void agreesWithCelJava(String expression) throws Exception {
         assertThat(CelHarness.FAST.supports(CelHarness.compile(expression))).as(expression).isTrue();
@@ -85,6 +94,12 @@ class FastEvaluatorTest {
         "object.?spec.value().containers[0].ports[0].missing",
         "int('x')",
         "9223372036854775807 + 1 > 0",
+        "object.metadata['missing']",
+        "object.spec.containers[-1]",
+        "object.spec.containers[2]",
+        "[1, 2][dyn(1.5)]",
+        "{'a': 1}[dyn(1)]",
+        "[dyn(1), dyn('a')].map(x, x + 1)",
     })
     void failsWhereCelJavaFails(String expression) throws Exception {
         // CelHarness fails the test if the fast evaluator returns a value here
