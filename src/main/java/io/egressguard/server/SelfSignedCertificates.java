@@ -1,8 +1,7 @@
 package io.egressguard.server;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.StringReader;
-import java.io.StringWriter;
 import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
@@ -12,10 +11,13 @@ import java.nio.file.StandardCopyOption;
 import java.security.GeneralSecurityException;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.SecureRandom;
 import java.security.Signature;
+import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
@@ -25,28 +27,7 @@ import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Date;
 import java.util.List;
-import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
-import org.bouncycastle.asn1.x500.X500Name;
-import org.bouncycastle.asn1.x509.BasicConstraints;
-import org.bouncycastle.asn1.x509.ExtendedKeyUsage;
-import org.bouncycastle.asn1.x509.Extension;
-import org.bouncycastle.asn1.x509.GeneralName;
-import org.bouncycastle.asn1.x509.GeneralNames;
-import org.bouncycastle.asn1.x509.KeyPurposeId;
-import org.bouncycastle.asn1.x509.KeyUsage;
-import org.bouncycastle.cert.X509v3CertificateBuilder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
-import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
-import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
-import org.bouncycastle.openssl.PEMKeyPair;
-import org.bouncycastle.openssl.PEMParser;
-import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
-import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
-import org.bouncycastle.openssl.jcajce.JcaPKCS8Generator;
-import org.bouncycastle.operator.OperatorCreationException;
-import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 
 /**
  * A CA and serving certificates for the webhook: EC P-256, the serving certificate valid for {@code localhost},
@@ -66,6 +47,30 @@ public final class SelfSignedCertificates {
 
     private static final DateTimeFormatter CA_NAME_TIME = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
             .withZone(ZoneOffset.UTC);
+
+    /** Object identifiers: the name attribute, the extensions (RFC 5280 4.2.1), the signature algorithms. */
+    private static final String COMMON_NAME = "2.5.4.3";
+    static final String SUBJECT_KEY_IDENTIFIER = "2.5.29.14";
+    static final String KEY_USAGE = "2.5.29.15";
+    static final String SUBJECT_ALTERNATIVE_NAME = "2.5.29.17";
+    static final String BASIC_CONSTRAINTS = "2.5.29.19";
+    static final String AUTHORITY_KEY_IDENTIFIER = "2.5.29.35";
+    static final String EXTENDED_KEY_USAGE = "2.5.29.37";
+    static final String SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
+    private static final String ECDSA_WITH_SHA256 = "1.2.840.10045.4.3.2";
+    private static final String SHA256_WITH_RSA_ENCRYPTION = "1.2.840.113549.1.1.11";
+
+    /** KeyUsage bits (RFC 5280 4.2.1.3). */
+    private static final int DIGITAL_SIGNATURE = 0;
+    private static final int KEY_CERT_SIGN = 5;
+    private static final int CRL_SIGN = 6;
+
+    /** GeneralName choices (RFC 5280 4.2.1.6). */
+    private static final int DNS_NAME = 2;
+    private static final int IP_ADDRESS = 7;
+
+    private static final byte[] IPV4_LOOPBACK = {127, 0, 0, 1};
+    private static final byte[] IPV6_LOOPBACK = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 
     /** Paths of the three PEM files in a folder. */
     public record Files3(Path caCert, Path cert, Path key) {
@@ -145,18 +150,20 @@ public final class SelfSignedCertificates {
      * CA rotation) are told apart by name as well as by key identifier.
      */
     public static Authority newAuthority(Instant now, Duration validity) {
+        return newAuthority(newKeyPair(), now, validity);
+    }
+
+    /** {@link #newAuthority(Instant, Duration)} with the given keys, EC or RSA. */
+    static Authority newAuthority(KeyPair keys, Instant now, Duration validity) {
         try {
-            KeyPair keys = newKeyPair();
-            X500Name name = new X500Name("CN=egress-guard-ca-" + CA_NAME_TIME.format(now));
-            X509v3CertificateBuilder ca = new JcaX509v3CertificateBuilder(name, serial(),
-                    Date.from(now.minus(Duration.ofMinutes(5))), Date.from(now.plus(validity)), name, keys.getPublic())
-                    .addExtension(Extension.basicConstraints, true, new BasicConstraints(0))
-                    .addExtension(Extension.keyUsage, true,
-                            new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature))
-                    .addExtension(Extension.subjectKeyIdentifier, false,
-                            new JcaX509ExtensionUtils().createSubjectKeyIdentifier(keys.getPublic()));
-            return new Authority(sign(ca, keys.getPrivate()), keys.getPrivate());
-        } catch (GeneralSecurityException | IOException | OperatorCreationException e) {
+            byte[] name = commonName("egress-guard-ca-" + CA_NAME_TIME.format(now));
+            X509Certificate certificate = certificate(name, name, now.minus(Duration.ofMinutes(5)), now.plus(validity),
+                    keys.getPublic(), keys.getPrivate(),
+                    extension(BASIC_CONSTRAINTS, true, Der.sequence(Der.bool(true), Der.integer(0))),
+                    extension(KEY_USAGE, true, Der.namedBits(DIGITAL_SIGNATURE, KEY_CERT_SIGN, CRL_SIGN)),
+                    extension(SUBJECT_KEY_IDENTIFIER, false, Der.octetString(keyIdentifier(keys.getPublic()))));
+            return new Authority(certificate, keys.getPrivate());
+        } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot make a CA: " + e.getMessage(), e);
         }
     }
@@ -168,30 +175,28 @@ public final class SelfSignedCertificates {
     public static Serving issue(Authority ca, List<String> dnsNames, Instant now, Duration validity) {
         try {
             KeyPair keys = newKeyPair();
-            List<GeneralName> names = new ArrayList<>();
+            List<byte[]> names = new ArrayList<>();
             for (String dns : dnsNames) {
-                names.add(new GeneralName(GeneralName.dNSName, dns));
+                names.add(Der.implicit(DNS_NAME, Der.ia5String(dns)));
             }
-            names.add(new GeneralName(GeneralName.iPAddress, "127.0.0.1"));
-            names.add(new GeneralName(GeneralName.iPAddress, "::1"));
+            names.add(Der.implicit(IP_ADDRESS, Der.octetString(IPV4_LOOPBACK)));
+            names.add(Der.implicit(IP_ADDRESS, Der.octetString(IPV6_LOOPBACK)));
             Instant notAfter = now.plus(validity);
             Instant caNotAfter = ca.certificate().getNotAfter().toInstant();
             if (notAfter.isAfter(caNotAfter)) {
                 notAfter = caNotAfter;
             }
-            X509v3CertificateBuilder leaf = new JcaX509v3CertificateBuilder(ca.certificate(), serial(),
-                    Date.from(now.minus(Duration.ofMinutes(5))), Date.from(notAfter),
-                    new X500Name("CN=" + dnsNames.get(dnsNames.size() - 1)), keys.getPublic())
-                    .addExtension(Extension.basicConstraints, true, new BasicConstraints(false))
-                    .addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature))
-                    .addExtension(Extension.extendedKeyUsage, false,
-                            new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth))
-                    .addExtension(Extension.subjectAlternativeName, false,
-                            new GeneralNames(names.toArray(GeneralName[]::new)))
-                    .addExtension(Extension.authorityKeyIdentifier, false,
-                            new JcaX509ExtensionUtils().createAuthorityKeyIdentifier(ca.certificate()));
-            return new Serving(sign(leaf, ca.key()), keys.getPrivate());
-        } catch (GeneralSecurityException | IOException | OperatorCreationException e) {
+            X509Certificate certificate = certificate(ca.certificate().getSubjectX500Principal().getEncoded(),
+                    commonName(dnsNames.get(dnsNames.size() - 1)), now.minus(Duration.ofMinutes(5)), notAfter,
+                    keys.getPublic(), ca.key(),
+                    extension(BASIC_CONSTRAINTS, true, Der.sequence()),
+                    extension(KEY_USAGE, true, Der.namedBits(DIGITAL_SIGNATURE)),
+                    extension(EXTENDED_KEY_USAGE, false, Der.sequence(Der.oid(SERVER_AUTH))),
+                    extension(SUBJECT_ALTERNATIVE_NAME, false, Der.sequence(names.toArray(byte[][]::new))),
+                    extension(AUTHORITY_KEY_IDENTIFIER, false,
+                            Der.sequence(Der.implicit(0, Der.octetString(authorityKeyIdentifier(ca.certificate()))))));
+            return new Serving(certificate, keys.getPrivate());
+        } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot issue a serving certificate: " + e.getMessage(), e);
         }
     }
@@ -229,18 +234,23 @@ public final class SelfSignedCertificates {
     public static String pem(X509Certificate... certs) {
         StringBuilder out = new StringBuilder();
         for (X509Certificate c : certs) {
-            out.append(pemObject(c));
+            try {
+                out.append(Pem.encode(Pem.CERTIFICATE, c.getEncoded()));
+            } catch (CertificateEncodingException e) {
+                throw new IllegalStateException("cannot encode PEM: " + e.getMessage(), e);
+            }
         }
         return out.toString();
     }
 
     /** The PEM text of a private key, as unencrypted PKCS#8 ({@code PRIVATE KEY}). */
     public static String pem(PrivateKey key) {
-        try {
-            return pemObject(new JcaPKCS8Generator(key, null).generate());
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot encode a private key: " + e.getMessage(), e);
+        byte[] der = key.getEncoded();
+        if (der == null || !"PKCS#8".equals(key.getFormat())) {
+            throw new IllegalStateException("cannot encode a private key: the " + key.getAlgorithm()
+                    + " key has no PKCS#8 encoding");
         }
+        return Pem.encode(Pem.PRIVATE_KEY, der);
     }
 
     /**
@@ -265,36 +275,21 @@ public final class SelfSignedCertificates {
 
     /**
      * The private key of a PEM text: PKCS#8 ({@code PRIVATE KEY}), or the traditional {@code EC PRIVATE KEY} and
-     * {@code RSA PRIVATE KEY} forms.
+     * {@code RSA PRIVATE KEY} forms. Blocks before the key that are not private keys (a certificate, the
+     * {@code EC PARAMETERS} that {@code openssl ecparam -genkey} writes) are skipped.
      *
-     * @throws IllegalArgumentException when the text holds no unencrypted private key
+     * @throws IllegalArgumentException when the text holds no private key, or an encrypted one, or one that does not
+     *     parse
      */
     public static PrivateKey parsePrivateKey(String pem) {
-        try (PEMParser parser = new PEMParser(new StringReader(pem))) {
-            JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
-            for (Object o = parser.readObject(); o != null; o = parser.readObject()) {
-                if (o instanceof PrivateKeyInfo info) {
-                    return converter.getPrivateKey(info);
-                }
-                if (o instanceof PEMKeyPair pair) {
-                    return converter.getKeyPair(pair).getPrivate();
-                }
-            }
-            throw new IllegalArgumentException("no private key");
-        } catch (IOException e) {
-            throw new IllegalArgumentException("not a PEM private key: " + e.getMessage(), e);
-        }
+        return Pem.privateKey(pem);
     }
 
     private static boolean verifies(PublicKey publicKey, PrivateKey key) {
         if (!publicKey.getAlgorithm().equals(key.getAlgorithm())) {
             return false;
         }
-        String algorithm = switch (key.getAlgorithm()) {
-            case "EC" -> "SHA256withECDSA";
-            case "RSA" -> "SHA256withRSA";
-            default -> null;
-        };
+        String algorithm = signatureAlgorithm(key);
         if (algorithm == null) {
             return false;
         }
@@ -314,31 +309,89 @@ public final class SelfSignedCertificates {
         }
     }
 
-    private static KeyPair newKeyPair() throws GeneralSecurityException {
-        KeyPairGenerator gen = KeyPairGenerator.getInstance("EC");
-        gen.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
-        return gen.generateKeyPair();
+    /** The signature algorithm made with {@code key}: SHA-256 with ECDSA or RSA, or null for other keys. */
+    private static String signatureAlgorithm(PrivateKey key) {
+        return switch (key.getAlgorithm()) {
+            case "EC" -> "SHA256withECDSA";
+            case "RSA" -> "SHA256withRSA";
+            default -> null;
+        };
+    }
+
+    private static KeyPair newKeyPair() {
+        try {
+            KeyPairGenerator gen = KeyPairGenerator.getInstance("EC");
+            gen.initialize(new ECGenParameterSpec("secp256r1"), new SecureRandom());
+            return gen.generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException("cannot make an EC P-256 key pair: " + e.getMessage(), e);
+        }
     }
 
     private static BigInteger serial() {
         return new BigInteger(127, new SecureRandom());
     }
 
-    private static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey issuerKey)
-            throws OperatorCreationException, GeneralSecurityException {
-        String algorithm = "RSA".equals(issuerKey.getAlgorithm()) ? "SHA256withRSA" : "SHA256withECDSA";
-        return new JcaX509CertificateConverter().getCertificate(
-                builder.build(new JcaContentSignerBuilder(algorithm).build(issuerKey)));
+    /**
+     * An X.509 v3 certificate (RFC 5280 4.1) signed with {@code issuerKey}, read back by the JDK.
+     *
+     * @param issuer the issuer's Name, DER
+     * @param subject the subject's Name, DER
+     * @param extensions Extension elements, in order
+     */
+    private static X509Certificate certificate(byte[] issuer, byte[] subject, Instant notBefore, Instant notAfter,
+            PublicKey publicKey, PrivateKey issuerKey, byte[]... extensions) throws GeneralSecurityException {
+        String algorithm = signatureAlgorithm(issuerKey);
+        if (algorithm == null) {
+            throw new NoSuchAlgorithmException("no signature algorithm for " + issuerKey.getAlgorithm() + " keys");
+        }
+        // ecdsa-with-SHA256 has no parameters (RFC 5758 3.2), sha256WithRSAEncryption a NULL (RFC 4055 5)
+        byte[] algorithmIdentifier = "RSA".equals(issuerKey.getAlgorithm())
+                ? Der.sequence(Der.oid(SHA256_WITH_RSA_ENCRYPTION), Der.nul())
+                : Der.sequence(Der.oid(ECDSA_WITH_SHA256));
+        byte[] tbs = Der.sequence(Der.explicit(0, Der.integer(2)), Der.integer(serial()), algorithmIdentifier, issuer,
+                Der.sequence(Der.time(notBefore), Der.time(notAfter)), subject, publicKey.getEncoded(),
+                Der.explicit(3, Der.sequence(extensions)));
+        Signature signer = Signature.getInstance(algorithm);
+        signer.initSign(issuerKey);
+        signer.update(tbs);
+        byte[] der = Der.sequence(tbs, algorithmIdentifier, Der.bitString(signer.sign()));
+        return (X509Certificate) CertificateFactory.getInstance("X.509")
+                .generateCertificate(new ByteArrayInputStream(der));
     }
 
-    private static String pemObject(Object o) {
-        StringWriter sw = new StringWriter();
-        try (JcaPEMWriter w = new JcaPEMWriter(sw)) {
-            w.writeObject(o);
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot encode PEM: " + e.getMessage(), e);
+    /** An Extension: its OID, the critical flag when set (the default is false), the DER value. */
+    private static byte[] extension(String oid, boolean critical, byte[] value) {
+        return critical ? Der.sequence(Der.oid(oid), Der.bool(true), Der.octetString(value))
+                : Der.sequence(Der.oid(oid), Der.octetString(value));
+    }
+
+    /** The Name {@code CN=commonName}, the common name a UTF8String. */
+    private static byte[] commonName(String commonName) {
+        return Der.sequence(Der.set(Der.sequence(Der.oid(COMMON_NAME), Der.utf8String(commonName))));
+    }
+
+    /**
+     * The key identifier of a public key: the SHA-1 of the subjectPublicKey BIT STRING's bits (RFC 5280 4.2.1.2,
+     * method 1).
+     */
+    static byte[] keyIdentifier(PublicKey key) throws NoSuchAlgorithmException {
+        // SubjectPublicKeyInfo ::= SEQUENCE { algorithm AlgorithmIdentifier, subjectPublicKey BIT STRING }
+        List<Der.Element> info = Der.read(key.getEncoded()).children(Der.SEQUENCE);
+        return MessageDigest.getInstance("SHA-1").digest(info.get(1).bitStringOctets());
+    }
+
+    /**
+     * The key identifier that certificates issued by {@code ca} name: its subject key identifier, or the key
+     * identifier of its public key when it has none.
+     */
+    private static byte[] authorityKeyIdentifier(X509Certificate ca) throws NoSuchAlgorithmException {
+        byte[] extnValue = ca.getExtensionValue(SUBJECT_KEY_IDENTIFIER);
+        if (extnValue == null) {
+            return keyIdentifier(ca.getPublicKey());
         }
-        return sw.toString();
+        // the OCTET STRING extnValue holds SubjectKeyIdentifier ::= OCTET STRING
+        return Der.read(Der.read(extnValue).contents(Der.OCTET_STRING)).contents(Der.OCTET_STRING);
     }
 
     static void writeAtomically(Path target, String content) throws IOException {
