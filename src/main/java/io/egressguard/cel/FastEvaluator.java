@@ -174,6 +174,7 @@ public final class FastEvaluator {
     private final class Builder {
         private final CelAbstractSyntaxTree ast;
         private final List<Map.Entry<String, Integer>> scope = new ArrayList<>();
+        private final Map<String, Integer> globals = new HashMap<>();
         private int slots;
 
         Builder(CelAbstractSyntaxTree ast) {
@@ -235,7 +236,12 @@ public final class FastEvaluator {
                     return new FastProgram.Slot(scope.get(i).getValue());
                 }
             }
-            return new FastProgram.Global(name);
+            Integer slot = globals.get(name);
+            if (slot == null) {
+                slot = slots++;
+                globals.put(name, slot);
+            }
+            return new FastProgram.Global(name, slot);
         }
 
         private FastProgram.Node select(CelExpr e) throws Unsupported {
@@ -245,7 +251,13 @@ public final class FastEvaluator {
             }
             FastProgram.Node operand = compile(e.select().operand());
             String field = e.select().field();
-            return e.select().testOnly() ? new FastProgram.Has(operand, field) : new FastProgram.Select(operand, field);
+            if (e.select().testOnly()) {
+                return new FastProgram.Has(operand, field);
+            }
+            if (operand instanceof FastProgram.Global g && g.name.equals(IndexedVariables.NAME)) {
+                return new FastProgram.VariableSelect(operand, field);
+            }
+            return new FastProgram.Select(operand, field);
         }
 
         private FastProgram.Node call(CelExpr e) throws Unsupported {

@@ -192,14 +192,20 @@ final class FastProgram implements CelRuntime.Program {
     /** A variable of the activation. */
     static final class Global extends Node {
         final String name;
+        /** The frame slot that keeps the value once resolved: one lookup per evaluation and name. */
+        final int slot;
 
-        Global(String name) {
+        Global(String name, int slot) {
             this.name = name.intern();
+            this.slot = slot;
         }
 
         @Override
         public Object eval(Frame f) {
-            Object value;
+            Object value = f.slots[slot];
+            if (value != null) {
+                return value;
+            }
             if (f.resolver instanceof DirectResolver direct) {
                 value = direct.value(name);
                 if (value == null) {
@@ -215,7 +221,52 @@ final class FastProgram implements CelRuntime.Program {
             if (value instanceof Throwable || value instanceof Message || value instanceof ByteString) {
                 throw Failure.INSTANCE;
             }
+            f.slots[slot] = value;
             return value;
+        }
+    }
+
+    /**
+     * {@code variables.name}, the variables of a Kubernetes policy: when the map is an {@link IndexedVariables}, by
+     * position, found once per layout; otherwise as any selection.
+     */
+    static final class VariableSelect extends Node {
+        final Node operand;
+        final String field;
+        /** The position of the field in the last layout seen (racy but immutable). */
+        private Position last;
+
+        private record Position(Object layout, int index) {
+        }
+
+        VariableSelect(Node operand, String field) {
+            this.operand = operand;
+            this.field = field.intern();
+        }
+
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Object o = operand.eval(f);
+            if (o instanceof IndexedVariables variables) {
+                Object layout = variables.layout();
+                Position p = last;
+                if (p == null || p.layout != layout) {
+                    p = new Position(layout, variables.indexOf(field));
+                    last = p;
+                }
+                if (p.index < 0) {
+                    throw Failure.INSTANCE;
+                }
+                return variables.valueAt(p.index);
+            }
+            if (o instanceof Map<?, ?> map) {
+                Object v = map.get(field);
+                if (v == null) {
+                    throw Failure.INSTANCE;
+                }
+                return v;
+            }
+            throw Failure.INSTANCE;
         }
     }
 

@@ -307,7 +307,8 @@ public final class PolicyEngine {
     }
 
     /** {@code variables}: each evaluated on first use and remembered for the rest of the policy's evaluation. */
-    static final class LazyVariables extends AbstractMap<String, Object> {
+    static final class LazyVariables extends AbstractMap<String, Object>
+            implements io.egressguard.cel.IndexedVariables {
         private final List<Policy.Expression> expressions;
         private final Map<String, Integer> positions;
         private final Object[] values;
@@ -341,12 +342,25 @@ public final class PolicyEngine {
         @Override
         public Object get(Object key) {
             Integer i = positions.get(key);
-            if (i == null) {
-                return null;
-            }
+            return i == null ? null : valueAt(i);
+        }
+
+        @Override
+        public Object layout() {
+            return positions;
+        }
+
+        @Override
+        public int indexOf(String name) {
+            Integer i = positions.get(name);
+            return i == null ? -1 : i;
+        }
+
+        @Override
+        public Object valueAt(int i) {
             Object v = values[i];
             if (v == EVALUATING) {
-                throw new VariableException("variable " + key + " refers to itself", null);
+                throw new VariableException("variable " + expressions.get(i).name() + " refers to itself", null);
             }
             if (v != null) {
                 if (v instanceof VariableException e) {
@@ -360,7 +374,7 @@ public final class PolicyEngine {
                 values[i] = result == null ? NullValue.NULL_VALUE : result;
                 return values[i];
             } catch (CelEvaluationException | RuntimeException e) {
-                VariableException ve = new VariableException("variable " + key + ": "
+                VariableException ve = new VariableException("variable " + expressions.get(i).name() + ": "
                         + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
                 values[i] = ve;
                 throw ve;
