@@ -254,10 +254,11 @@ public final class FastEvaluator {
             if (e.select().testOnly()) {
                 return new FastProgram.Has(operand, field);
             }
+            FastProgram.Select select = new FastProgram.Select(operand, field);
             if (operand instanceof FastProgram.Global g && g.name.equals(IndexedVariables.NAME)) {
-                return new FastProgram.VariableSelect(operand, field);
+                return new FastProgram.VariableSelect(select);
             }
-            return new FastProgram.Select(operand, field);
+            return select;
         }
 
         private FastProgram.Node call(CelExpr e) throws Unsupported {

@@ -231,27 +231,25 @@ final class FastProgram implements CelRuntime.Program {
      * position, found once per layout; otherwise as any selection.
      */
     static final class VariableSelect extends Node {
-        final Node operand;
-        final String field;
+        final Select plain;
         /** The position of the field in the last layout seen (racy but immutable). */
         private Position last;
 
         private record Position(Object layout, int index) {
         }
 
-        VariableSelect(Node operand, String field) {
-            this.operand = operand;
-            this.field = field.intern();
+        VariableSelect(Select plain) {
+            this.plain = plain;
         }
 
         @Override
         public Object eval(Frame f) throws Exception {
-            Object o = operand.eval(f);
+            Object o = plain.operand.eval(f);
             if (o instanceof IndexedVariables variables) {
                 Object layout = variables.layout();
                 Position p = last;
                 if (p == null || p.layout != layout) {
-                    p = new Position(layout, variables.indexOf(field));
+                    p = new Position(layout, variables.indexOf(plain.field));
                     last = p;
                 }
                 if (p.index < 0) {
@@ -259,14 +257,7 @@ final class FastProgram implements CelRuntime.Program {
                 }
                 return variables.valueAt(p.index);
             }
-            if (o instanceof Map<?, ?> map) {
-                Object v = map.get(field);
-                if (v == null) {
-                    throw Failure.INSTANCE;
-                }
-                return v;
-            }
-            throw Failure.INSTANCE;
+            return plain.select(o);
         }
     }
 
@@ -300,7 +291,11 @@ final class FastProgram implements CelRuntime.Program {
 
         @Override
         public Object eval(Frame f) throws Exception {
-            Object o = operand.eval(f);
+            return select(operand.eval(f));
+        }
+
+        /** The selection on the operand's value. */
+        Object select(Object o) {
             if (o instanceof Map<?, ?> map) {
                 Object v = map.get(field);
                 if (v == null) {
