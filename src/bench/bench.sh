@@ -2,9 +2,11 @@
 # HTTP benchmark of the webhook in JVM mode, driven by wrk over HTTPS keep-alive with real AdmissionReview bodies.
 # Reports startup to ready, the first request after ready, throughput and p50/p90/p99 at fixed rates and at
 # saturation for a 10 KB Pod, a Deployment and a NetworkPolicy, the same for the server's no-op endpoint (the floor),
-# RSS under load with the Deployment's JVM flags and environment, and the cost of 100 extra user policies on other
-# kinds (two fresh servers, warmed up alike, measured in alternating runs).
-# Usage: ./egress-guard bench [SECONDS]     (default 15 s per run; about 8 minutes in all)
+# RSS under load (sampled every second) with the Deployment's JVM flags and environment and the launcher's
+# class-data-sharing archive (as the JVM image has its own), and the cost of 100 extra user policies on other kinds
+# (two fresh servers, warmed up alike, measured in alternating runs). The server is warmed up to steady state first.
+# Usage: ./egress-guard bench [SECONDS]     (default 15 s per run; about 9 minutes in all)
+#   EGRESS_GUARD_CDS=0 runs the server without the archive
 #   BENCH_PORT (18643; the comparison also uses the next port), BENCH_ROUNDS (3 alternating runs per server)
 set -uo pipefail
 home="$(cd "$(dirname "$0")/../.." && pwd)"
