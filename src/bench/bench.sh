@@ -28,8 +28,9 @@ if ! command -v wrk >/dev/null 2>&1; then
 fi
 "$home/egress-guard" --version >/dev/null   # builds the application if needed
 
-# the JVM flags the Deployment uses (webhook-config/base/deployment.yaml, JAVA_TOOL_OPTIONS)
-heap_flags="$(sed -n '/JAVA_TOOL_OPTIONS/{n;s/.*value: "\(.*\)"/\1/p}' webhook-config/base/deployment.yaml)"
+# the JVM flags the Deployment uses and the launcher's archive
+# shellcheck source=server.sh
+. "$home/src/bench/server.sh"
 # and the rest of the container's environment (MALLOC_ARENA_MAX, ...), given to the server as in the pod
 server_env=()
 while IFS= read -r kv; do
@@ -39,12 +40,6 @@ done < <(awk '/^ *env:$/ { inenv = 1; next }
   inenv && /^ *- name:/ { name = $3; next }
   inenv && /^ *value:/ { v = $0; sub(/^ *value: */, "", v); gsub(/^"|"$/, "", v); print name "=" v; next }
   { inenv = 0 }' webhook-config/base/deployment.yaml)
-# the container's memory limit, as the JVM would see it in the pod (MaxRAMPercentage applies to it)
-heap_flags="$heap_flags -XX:MaxRAM=${BENCH_MAX_RAM:-$(sed -n '/limits:/{n;s/.*memory: *\([0-9]*\)Mi.*/\1m/p}' webhook-config/base/deployment.yaml)}"
-# the class-data-sharing archive the launcher makes after each build, as the JVM image makes its own
-cds_flags=""
-[ -f "$home/target/quarkus-app/app-cds.jsa" ] && [ "${EGRESS_GUARD_CDS:-1}" != 0 ] \
-  && cds_flags="-XX:SharedArchiveFile=$home/target/quarkus-app/app-cds.jsa"
 samples="$home/src/test/resources/bench"
 pid=""
 pid2=""
@@ -63,10 +58,7 @@ start_server() { # $1: extra args; $2: port (default $port); $3: log name (defau
   env "${server_env[@]}" java $heap_flags $cds_flags -jar "$jar" serve --port "$p" --host 127.0.0.1 --tls-dir "$out/tls" $1 \
     >"$log" 2>&1 &
   pid=$!
-  until curl -sf --cacert "$out/tls/ca.crt" "https://localhost:$p/q/health/ready" >/dev/null 2>&1; do
-    kill -0 "$pid" 2>/dev/null || { echo "bench: server died:" >&2; cat "$log" >&2; exit 1; }
-    sleep 0.02
-  done
+  wait_ready "$pid" "$p" "$log"
   t1=$(now_ms)
   startup_ms=$((t1 - t0))
 }

@@ -13,14 +13,8 @@ out="$home/target/bench/startup"
 mkdir -p "$out"
 "$home/egress-guard" --version >/dev/null   # builds the application and its archive if needed
 
-# the Deployment's heap flags and memory limit, as bench.sh uses them
-heap_flags="$(sed -n '/JAVA_TOOL_OPTIONS/{n;s/.*value: "\(.*\)"/\1/p}' "$home/webhook-config/base/deployment.yaml")"
-heap_flags="$heap_flags -XX:MaxRAM=${BENCH_MAX_RAM:-$(sed -n '/limits:/{n;s/.*memory: *\([0-9]*\)Mi.*/\1m/p}' \
-  "$home/webhook-config/base/deployment.yaml")}"
-# the class-data-sharing archive the launcher makes after each build (EGRESS_GUARD_CDS=0: without it)
-cds_flags=""
-[ -f "$(dirname "$jar")/app-cds.jsa" ] && [ "${EGRESS_GUARD_CDS:-1}" != 0 ] \
-  && cds_flags="-XX:SharedArchiveFile=$(dirname "$jar")/app-cds.jsa"
+# shellcheck source=server.sh
+. "$home/src/bench/server.sh"
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; true; }
 trap cleanup EXIT
@@ -33,10 +27,7 @@ for i in $(seq 1 "$runs"); do
   java $heap_flags $cds_flags ${EXTRA_JAVA_OPTS:-} -jar "$jar" serve --port "$port" --host 127.0.0.1 --tls-dir "$out/tls" \
     >"$out/server.log" 2>&1 &
   pid=$!
-  until curl -sf --cacert "$out/tls/ca.crt" "https://localhost:$port/q/health/ready" >/dev/null 2>&1; do
-    kill -0 "$pid" 2>/dev/null || { echo "startup: server died:" >&2; cat "$out/server.log" >&2; exit 1; }
-    sleep 0.02
-  done
+  wait_ready "$pid" "$port" "$out/server.log"
   t1=$(date +%s%3N)
   cpu=$(awk '{printf "%d", ($14+$15)*1000/'"$(getconf CLK_TCK)"'}' "/proc/$pid/stat")
   first=$(curl -s -o /dev/null -w '%{time_total}' --cacert "$out/tls/ca.crt" -H 'Content-Type: application/json' \
