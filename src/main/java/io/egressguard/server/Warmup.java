@@ -125,8 +125,8 @@ public class Warmup {
             } catch (IOException | RuntimeException e) {
                 LOG.warnf("warm-up over HTTPS skipped: %s", e.getMessage());
             }
-            LOG.infof("warm-up done (%s); ready", detail);
             readiness.ready(detail);
+            LOG.infof("warm-up done (%s); ready", detail);
             if (config.exitWhenReady()) {
                 LOG.info("exiting when ready, as asked (--exit-when-ready)");
                 io.quarkus.runtime.Quarkus.asyncExit(0);
