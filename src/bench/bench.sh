@@ -53,6 +53,7 @@ now_ms() { date +%s%3N; }
 
 start_server() { # $1: extra args; $2: port (default $port); $3: log name (default server)
   local t0 t1 p="${2:-$port}" log="$out/${3:-server}.log"
+  : >"$log"
   t0=$(now_ms)
   # shellcheck disable=SC2086
   env "${server_env[@]}" java $heap_flags $cds_flags -jar "$jar" serve --port "$p" --host 127.0.0.1 --tls-dir "$out/tls" $1 \

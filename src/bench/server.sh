@@ -19,6 +19,8 @@ cds_flags=""
 # instead, as a kubelet would but every 20 ms, starts ~50 curl processes and TLS handshakes a second that compete
 # with the server for the 2 cores while it starts: that made startup look 0.5-0.7 s slower. The kubelet probes
 # every 2 s (the Deployment's startupProbe), which costs nothing.
+# The caller empties the log before it starts the server in the background (the shell of a background job may
+# open, and truncate, the file only after this has read a previous run's ready line).
 wait_ready() { # $1: pid, $2: port, $3: log; exits the script with the log if the server dies or is not ready in 120 s
   local line waited=0
   coproc LOGTAIL { exec tail -n +1 -F "$3" 2>/dev/null; }
@@ -35,5 +37,6 @@ wait_ready() { # $1: pid, $2: port, $3: log; exits the script with the log if th
   done
   kill "$LOGTAIL_PID" 2>/dev/null; wait "$LOGTAIL_PID" 2>/dev/null
   curl -sf --cacert "$out/tls/ca.crt" "https://localhost:$2/q/health/ready" >/dev/null || {
+    curl -s --cacert "$out/tls/ca.crt" "https://localhost:$2/q/health/ready" >&2
     echo "$(basename "$0"): the server logged ready but /q/health/ready did not answer 200:" >&2; cat "$3" >&2; exit 1; }
 }

@@ -22,6 +22,7 @@ median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 
 starts=(); firsts=(); cpus=()
 for i in $(seq 1 "$runs"); do
+  : >"$out/server.log"
   t0=$(date +%s%3N)
   # shellcheck disable=SC2086
   java $heap_flags $cds_flags ${EXTRA_JAVA_OPTS:-} -jar "$jar" serve --port "$port" --host 127.0.0.1 --tls-dir "$out/tls" \
