@@ -49,6 +49,11 @@ final class FastProgram implements CelRuntime.Program {
         }
     }
 
+    /** The tree's root (for tests). */
+    Node root() {
+        return root;
+    }
+
     CelRuntime.Program fallback() {
         return fallback;
     }
@@ -353,7 +358,10 @@ final class FastProgram implements CelRuntime.Program {
 
         @Override
         public Object eval(Frame f) throws Exception {
-            Object o = operand.eval(f);
+            return select(operand.eval(f), field);
+        }
+
+        static Object select(Object o, String field) {
             if (o instanceof Map<?, ?> map) {
                 // cel-java's binding (RuntimeEquality.findInMap) for a string key: the value when present
                 Object v = map.get(field);
@@ -368,6 +376,33 @@ final class FastProgram implements CelRuntime.Program {
                 }
             }
             throw Failure.INSTANCE;
+        }
+    }
+
+    /**
+     * {@code operand.?field.orValue(alternative)}: {@link OptionalSelect} then {@link OptionalOr}, without the
+     * optional in between when the operand is a map (the common case).
+     */
+    static final class OptionalSelectOrValue extends Node {
+        final Node operand;
+        final String field;
+        final Node alternative;
+
+        OptionalSelectOrValue(OptionalSelect select, Node alternative) {
+            this.operand = select.operand;
+            this.field = select.field;
+            this.alternative = alternative;
+        }
+
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Object o = operand.eval(f);
+            if (o instanceof Map<?, ?> map) {
+                Object v = map.get(field);
+                return v != null ? v : alternative.eval(f);
+            }
+            Optional<?> opt = (Optional<?>) OptionalSelect.select(o, field);
+            return opt.isPresent() ? opt.get() : alternative.eval(f);
         }
     }
 
@@ -515,6 +550,9 @@ final class FastProgram implements CelRuntime.Program {
                     || l instanceof Boolean && r instanceof Boolean) {
                 return l.equals(r) != negate;
             }
+            if (l == NullValue.NULL_VALUE && r == l) {
+                return !negate;
+            }
             // null against a value of JSON (or the reverse): different types are never equal
             if (l == NullValue.NULL_VALUE && plain(r) || r == NullValue.NULL_VALUE && plain(l)) {
                 return negate;
@@ -573,6 +611,180 @@ final class FastProgram implements CelRuntime.Program {
                 }
             }
             return general.dispatch(new Object[] {e, c});
+        }
+    }
+
+    /**
+     * {@code size(x)} and {@code string(x)}: a list's or a map's size, and a string or an int as a string, as
+     * cel-java's {@code size_list}, {@code size_map}, {@code string_to_string} and {@code int64_to_string} compute
+     * them (only when the checked candidates include that overload); anything else with cel-java's bindings.
+     */
+    static final class Unary extends Node {
+        enum Kind { SIZE, STRING }
+
+        final Kind kind;
+        final Node arg;
+        final Call general;
+        final boolean sizeList;
+        final boolean sizeMap;
+        final boolean intToString;
+
+        Unary(Kind kind, Node arg, Call general, List<String> overloads) {
+            this.kind = kind;
+            this.arg = arg;
+            this.general = general;
+            this.sizeList = overloads.contains("size_list") || overloads.contains("list_size");
+            this.sizeMap = overloads.contains("size_map") || overloads.contains("map_size");
+            this.intToString = overloads.contains("int64_to_string");
+        }
+
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Object v = arg.eval(f);
+            if (kind == Kind.SIZE) {
+                if (sizeList && v instanceof List<?> list) {
+                    return (long) list.size();
+                }
+                if (sizeMap && v instanceof Map<?, ?> map) {
+                    return (long) map.size();
+                }
+            } else {
+                if (v instanceof String) {
+                    return v;
+                }
+                if (intToString && v instanceof Long n) {
+                    return n.toString();
+                }
+            }
+            return general.dispatch(new Object[] {v});
+        }
+    }
+
+    /**
+     * {@code <}, {@code <=}, {@code >} and {@code >=} on two ints directly (when the checked candidates include the
+     * int overload), anything else with cel-java's bindings.
+     */
+    static final class Compare extends Binary {
+        enum Kind { LESS, LESS_EQUALS, GREATER, GREATER_EQUALS }
+
+        final Kind kind;
+
+        Compare(Kind kind, Node left, Node right, Call general) {
+            super(left, right, general);
+            this.kind = kind;
+        }
+
+        @Override
+        Object apply(Object l, Object r) throws Exception {
+            if (l instanceof Long a && r instanceof Long b) {
+                long x = a;
+                long y = b;
+                return switch (kind) {
+                    case LESS -> x < y;
+                    case LESS_EQUALS -> x <= y;
+                    case GREATER -> x > y;
+                    case GREATER_EQUALS -> x >= y;
+                };
+            }
+            return general.dispatch(new Object[] {l, r});
+        }
+    }
+
+    /**
+     * {@code s.split(separator)} with a separator that is not empty, as cel-java's strings extension computes it (a
+     * piece before, between and after every occurrence, empty ones included); anything else with its binding.
+     */
+    static final class Split extends Binary {
+        Split(Node string, Node separator, Call general) {
+            super(string, separator, general);
+        }
+
+        @Override
+        Object apply(Object s, Object sep) throws Exception {
+            if (s instanceof String text && sep instanceof String separator && !separator.isEmpty()) {
+                com.google.common.collect.ImmutableList.Builder<String> out =
+                        com.google.common.collect.ImmutableList.builder();
+                int start = 0;
+                for (int at = text.indexOf(separator); at >= 0; at = text.indexOf(separator, start)) {
+                    out.add(text.substring(start, at));
+                    start = at + separator.length();
+                }
+                out.add(text.substring(start));
+                return out.build();
+            }
+            return general.dispatch(new Object[] {s, sep});
+        }
+    }
+
+    /**
+     * {@code sets.contains}, {@code sets.equivalent} and {@code sets.intersects} on lists whose searched elements
+     * are strings: a string equals only an equal string, so membership is {@link String#equals}, in the order of
+     * the extension's loops. Anything else with cel-java's bindings.
+     */
+    static final class SetFunction extends Binary {
+        enum Kind { CONTAINS, EQUIVALENT, INTERSECTS }
+
+        final Kind kind;
+
+        SetFunction(Kind kind, Node left, Node right, Call general) {
+            super(left, right, general);
+            this.kind = kind;
+        }
+
+        @Override
+        Object apply(Object a, Object b) throws Exception {
+            if (a instanceof List<?> x && b instanceof List<?> y) {
+                Boolean r = switch (kind) {
+                    case CONTAINS -> containsAll(x, y);
+                    case EQUIVALENT -> {
+                        Boolean forward = containsAll(x, y);
+                        yield forward == null || !forward ? forward : containsAll(y, x);
+                    }
+                    case INTERSECTS -> intersects(x, y);
+                };
+                if (r != null) {
+                    return r;
+                }
+            }
+            return general.dispatch(new Object[] {a, b});
+        }
+
+        /** Whether every element of {@code sub} is in {@code list}; null at an element that is not a string. */
+        private static Boolean containsAll(List<?> list, List<?> sub) {
+            for (Object e : sub) {
+                if (!(e instanceof String s)) {
+                    return null;
+                }
+                if (!containsString(list, s)) {
+                    return Boolean.FALSE;
+                }
+            }
+            return Boolean.TRUE;
+        }
+
+        /** Whether an element of {@code b} is in {@code a}; null at an element of b that is not a string. */
+        private static Boolean intersects(List<?> a, List<?> b) {
+            if (a.isEmpty() || b.isEmpty()) {
+                return Boolean.FALSE;
+            }
+            for (Object e : b) {
+                if (!(e instanceof String s)) {
+                    return null;
+                }
+                if (containsString(a, s)) {
+                    return Boolean.TRUE;
+                }
+            }
+            return Boolean.FALSE;
+        }
+
+        static boolean containsString(List<?> list, String s) {
+            for (Object item : list) {
+                if (s.equals(item)) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 
@@ -652,7 +864,8 @@ final class FastProgram implements CelRuntime.Program {
 
     /**
      * {@code a[i]}: a map by a string key and a list by an int index directly (as cel-java's {@code index_map} and
-     * {@code index_list} do for them), anything else with cel-java's bindings.
+     * {@code index_list} do for them; the optional library's overloads among the candidates take only optionals),
+     * anything else with cel-java's bindings.
      */
     static final class Index extends Binary {
         Index(Node operand, Node index, Call general) {
@@ -744,6 +957,119 @@ final class FastProgram implements CelRuntime.Program {
                 out.put(k, v);
             }
             return out;
+        }
+    }
+
+    /** The items a comprehension iterates over: a list's elements or a map's keys. */
+    static Collection<?> items(Object range) {
+        if (range instanceof List<?> list) {
+            return list;
+        }
+        if (range instanceof Map<?, ?> map) {
+            return map.keySet();
+        }
+        throw Failure.INSTANCE;
+    }
+
+    static void countIteration(Frame f) {
+        if (f.maxIterations >= 0 && ++f.iterations > f.maxIterations) {
+            throw Failure.INSTANCE;
+        }
+    }
+
+    /**
+     * The comprehension of {@code map} and {@code filter} ({@code [] + [element]} for each item, or for each item
+     * where {@code predicate} is true), built in a list directly. The general {@link Comprehension} keeps an error
+     * of any step in its accumulator and so fails at the end: here the first error ends it.
+     */
+    static final class ListComprehension extends Node {
+        final Node range;
+        final int iterSlot;
+        /** null for {@code map(x, e)}. */
+        final Node predicate;
+        final Node element;
+
+        ListComprehension(Node range, int iterSlot, Node predicate, Node element) {
+            this.range = range;
+            this.iterSlot = iterSlot;
+            this.predicate = predicate;
+            this.element = element;
+        }
+
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Collection<?> items = items(range.eval(f));
+            List<Object> out = new ArrayList<>(predicate == null ? items.size() : 4);
+            Object[] slots = f.slots;
+            for (Object item : items) {
+                countIteration(f);
+                slots[iterSlot] = Comprehension.adapt(item);
+                if (predicate != null) {
+                    Object keep = predicate.eval(f);
+                    if (!Boolean.TRUE.equals(keep)) {
+                        if (keep instanceof Boolean) {
+                            continue;
+                        }
+                        throw Failure.INSTANCE;
+                    }
+                }
+                out.add(element.eval(f));
+            }
+            return out;
+        }
+    }
+
+    /**
+     * The comprehension of {@code exists} ({@code dominant} true) and {@code all} ({@code dominant} false): the
+     * dominant value of the predicate ends the loop (after counting one more iteration, as the general loop does
+     * when it checks its condition) and is the result; otherwise an error or a value that is not a bool fails it,
+     * else the result is the other bool.
+     */
+    static final class Quantifier extends Node {
+        final Node range;
+        final int iterSlot;
+        final Node predicate;
+        final Boolean dominant;
+
+        Quantifier(Node range, int iterSlot, Node predicate, Boolean dominant) {
+            this.range = range;
+            this.iterSlot = iterSlot;
+            this.predicate = predicate;
+            this.dominant = dominant;
+        }
+
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Collection<?> items = items(range.eval(f));
+            Object[] slots = f.slots;
+            boolean failed = false;
+            boolean found = false;
+            for (Object item : items) {
+                countIteration(f);
+                if (found) {
+                    break;
+                }
+                slots[iterSlot] = Comprehension.adapt(item);
+                Object v;
+                try {
+                    v = predicate.eval(f);
+                } catch (Exception e) {
+                    failed = true;
+                    continue;
+                }
+                if (dominant.equals(v)) {
+                    found = true;
+                } else if (!(v instanceof Boolean)) {
+                    failed = true;
+                }
+            }
+            if (found) {
+                return dominant;
+            }
+            if (failed) {
+                throw Failure.INSTANCE;
+            }
+            return !dominant;
         }
     }
 
