@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.RandomAccess;
 
 /**
  * A CEL program built by {@link FastEvaluator}: evaluates with a {@link CelVariableResolver} (or a map of variables)
@@ -237,6 +238,8 @@ final class FastProgram implements CelRuntime.Program {
      */
     static final class VariableSelect extends Node {
         final Select plain;
+        /** The operand, {@code variables}: called as its own class, not through a virtual call. */
+        final Global variables;
         /** The position of the field in the last layout seen (racy but immutable). */
         private Position last;
 
@@ -245,11 +248,12 @@ final class FastProgram implements CelRuntime.Program {
 
         VariableSelect(Select plain) {
             this.plain = plain;
+            this.variables = (Global) plain.operand;
         }
 
         @Override
         public Object eval(Frame f) throws Exception {
-            Object o = plain.operand.eval(f);
+            Object o = this.variables.eval(f);
             if (o instanceof IndexedVariables variables) {
                 Object layout = variables.layout();
                 Position p = last;
@@ -598,16 +602,15 @@ final class FastProgram implements CelRuntime.Program {
         @Override
         Object apply(Object e, Object c) throws Exception {
             if (e instanceof String s) {
+                // the class test first: a test against an interface that a class implements costs more
+                if (c instanceof ArrayList<?> list) {
+                    return containsString(list, s);
+                }
                 if (c instanceof Map<?, ?> map) {
                     return map.get(s) != null;
                 }
                 if (c instanceof List<?> list) {
-                    for (Object item : list) {
-                        if (s.equals(item)) {
-                            return Boolean.TRUE;
-                        }
-                    }
-                    return Boolean.FALSE;
+                    return containsString(list, s);
                 }
             }
             return general.dispatch(new Object[] {e, c});
@@ -778,14 +781,24 @@ final class FastProgram implements CelRuntime.Program {
             return Boolean.FALSE;
         }
 
-        static boolean containsString(List<?> list, String s) {
-            for (Object item : list) {
-                if (s.equals(item)) {
+    }
+
+    /** Whether a list has a string equal to {@code s} (by index when it can: no iterator to allocate). */
+    static boolean containsString(List<?> list, String s) {
+        if (indexed(list)) {
+            for (int i = 0, n = list.size(); i < n; i++) {
+                if (s.equals(list.get(i))) {
                     return true;
                 }
             }
             return false;
         }
+        for (Object item : list) {
+            if (s.equals(item)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -874,14 +887,15 @@ final class FastProgram implements CelRuntime.Program {
 
         @Override
         Object apply(Object o, Object i) throws Exception {
-            if (o instanceof Map<?, ?> map && i instanceof String key) {
+            // the key's class first: it leaves one interface to test
+            if (i instanceof String key && o instanceof Map<?, ?> map) {
                 Object v = map.get(key);
                 if (v == null) {
                     throw Failure.INSTANCE;
                 }
                 return v;
             }
-            if (o instanceof List<?> list && i instanceof Long n) {
+            if (i instanceof Long n && o instanceof List<?> list) {
                 if (n < 0 || n >= list.size()) {
                     throw Failure.INSTANCE;
                 }
@@ -960,13 +974,25 @@ final class FastProgram implements CelRuntime.Program {
         }
     }
 
-    /** The items a comprehension iterates over: a list's elements or a map's keys. */
-    static Collection<?> items(Object range) {
-        if (range instanceof List<?> list) {
+    /**
+     * Whether a list reads by index in constant time: the lists of JSON values and of list literals by their class
+     * (a test against an interface that a class implements costs more), others when they say so.
+     */
+    static boolean indexed(List<?> list) {
+        return list instanceof ArrayList<?> || list instanceof com.google.common.collect.ImmutableList<?>
+                || list instanceof RandomAccess;
+    }
+
+    /** The items a comprehension iterates over, to be read by index: a list's elements or a map's keys. */
+    static List<?> items(Object range) {
+        if (range instanceof ArrayList<?> list) {
             return list;
         }
+        if (range instanceof List<?> list) {
+            return indexed(list) ? list : new ArrayList<>(list);
+        }
         if (range instanceof Map<?, ?> map) {
-            return map.keySet();
+            return new ArrayList<>(map.keySet());
         }
         throw Failure.INSTANCE;
     }
@@ -998,10 +1024,12 @@ final class FastProgram implements CelRuntime.Program {
 
         @Override
         public Object eval(Frame f) throws Exception {
-            Collection<?> items = items(range.eval(f));
-            List<Object> out = new ArrayList<>(predicate == null ? items.size() : 4);
+            List<?> items = items(range.eval(f));
+            int n = items.size();
+            List<Object> out = new ArrayList<>(predicate == null ? n : 4);
             Object[] slots = f.slots;
-            for (Object item : items) {
+            for (int i = 0; i < n; i++) {
+                Object item = items.get(i);
                 countIteration(f);
                 slots[iterSlot] = Comprehension.adapt(item);
                 if (predicate != null) {
@@ -1040,11 +1068,12 @@ final class FastProgram implements CelRuntime.Program {
 
         @Override
         public Object eval(Frame f) throws Exception {
-            Collection<?> items = items(range.eval(f));
+            List<?> items = items(range.eval(f));
             Object[] slots = f.slots;
             boolean failed = false;
             boolean found = false;
-            for (Object item : items) {
+            for (int i = 0, n = items.size(); i < n; i++) {
+                Object item = items.get(i);
                 countIteration(f);
                 if (found) {
                     break;
