@@ -36,7 +36,7 @@ import java.util.Optional;
  * tree walk, variable resolution, logical operators, conditionals, field selection, optional selection and
  * comprehensions are evaluated here, following {@code DefaultInterpreter}, plus the common cases of a few functions
  * whose result is plain (equality and order of strings and ints, membership and sets of strings, sizes of lists and
- * maps, {@code string()} of strings and ints, {@code split}, indexing), computed as cel-java's bindings compute
+ * maps, {@code string()} of strings and ints, {@code split}, {@code join}, indexing), computed as cel-java's bindings compute
  * them. The loops of the {@code map}, {@code filter}, {@code exists} and {@code all} macros build their list or
  * find their answer directly instead of through an accumulator. Whatever this evaluator does not cover
  * (type values, structs, {@code cel.bind} blocks, two-variable comprehensions, protobuf results) makes the whole
@@ -359,6 +359,11 @@ public final class FastEvaluator {
                 if (kind != null) {
                     return new FastProgram.Compare(kind, args[0], args[1], new FastProgram.Call(candidates, args));
                 }
+            }
+            if (ids.size() == 1 && (args.length == 1 && ids.get(0).equals("list_join")
+                    || args.length == 2 && ids.get(0).equals("list_join_string"))) {
+                return new FastProgram.Join(args[0], args.length == 2 ? args[1] : null,
+                        new FastProgram.Call(candidates, args));
             }
             if (args.length == 2 && ids.size() == 1 && ids.get(0).equals("string_split_string")) {
                 return new FastProgram.Split(args[0], args[1], new FastProgram.Call(candidates, args));

@@ -720,6 +720,52 @@ final class FastProgram implements CelRuntime.Program {
     }
 
     /**
+     * {@code list.join()} and {@code list.join(separator)} of a list of strings, as the strings extension joins them
+     * (Guava's {@code Joiner}, which writes a string as itself); anything else with its binding.
+     */
+    static final class Join extends Node {
+        final Node list;
+        /** null for {@code join()}. */
+        final Node separator;
+        final Call general;
+
+        Join(Node list, Node separator, Call general) {
+            this.list = list;
+            this.separator = separator;
+            this.general = general;
+        }
+
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Object l = list.eval(f);
+            Object sep = separator == null ? "" : separator.eval(f);
+            if (l instanceof List<?> items && sep instanceof String s && allStrings(items)) {
+                @SuppressWarnings("unchecked")
+                List<String> strings = (List<String>) items;
+                return String.join(s, strings);
+            }
+            return general.dispatch(separator == null ? new Object[] {l} : new Object[] {l, sep});
+        }
+
+        private static boolean allStrings(List<?> items) {
+            if (indexed(items)) {
+                for (int i = 0, n = items.size(); i < n; i++) {
+                    if (!(items.get(i) instanceof String)) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            for (Object item : items) {
+                if (!(item instanceof String)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /**
      * {@code sets.contains}, {@code sets.equivalent} and {@code sets.intersects} on lists whose searched elements
      * are strings: a string equals only an equal string, so membership is {@link String#equals}, in the order of
      * the extension's loops. Anything else with cel-java's bindings.

@@ -126,6 +126,9 @@ class FastEvaluatorTest {
         "'a,b,,c,'.split(',') + 'aaa'.split('aa') + ''.split(',') + 'a--b---c'.split('--')",
         "'abc'.split('') + 'a,b,c'.split(',', 2) + 'x'.split('x') + ',,'.split(',')",
         "'ab😁cd😁'.split('😁') == ['ab', 'cd', ''] && 'a\\nb'.split('\\n').size() == 2",
+        // join: lists of strings directly, the rest through the extension
+        "['a', 'b'].join() + ['a', '', 'b'].join(', ') + [].join('-') + [''].join('x') + dyn(['1', '2']).join('\\n')",
+        "[dyn('a'), dyn(1), dyn(2.5), dyn(true)].join(',') + dyn([]).join() + dyn([dyn('a'), dyn(-1)]).join()",
         // indexing a value of type dyn (whose candidates include the optional overloads)
         "dyn([1, 2])[1] + dyn({'a': 3})['a'] + dyn({1: 4})[1] + dyn([5])[dyn(0u)]",
     })
@@ -179,6 +182,8 @@ class FastEvaluatorTest {
         "dyn([1])['a']",
         "dyn({1: 2})[dyn(1.5)]",
         "9223372036854775807 + [1].size() > 0",
+        "dyn('a').join(',')",
+        "['a'].join(dyn(1))",
     })
     void failsWhereCelJavaFails(String expression) throws Exception {
         // CelHarness fails the test if the fast evaluator returns a value here
