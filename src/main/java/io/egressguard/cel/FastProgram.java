@@ -209,9 +209,12 @@ final class FastProgram implements CelRuntime.Program {
         @Override
         public Object eval(Frame f) {
             Object value = f.slots[slot];
-            if (value != null) {
-                return value;
-            }
+            return value != null ? value : resolve(f);
+        }
+
+        /** The first reference in the evaluation: asks the resolver (a small fast path above to inline). */
+        private Object resolve(Frame f) {
+            Object value;
             if (f.resolver instanceof DirectResolver direct) {
                 value = direct.value(name);
                 if (value == null) {
