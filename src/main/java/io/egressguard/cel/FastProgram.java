@@ -387,29 +387,48 @@ final class FastProgram implements CelRuntime.Program {
     }
 
     /**
-     * {@code operand.?field.orValue(alternative)}: {@link OptionalSelect} then {@link OptionalOr}, without the
-     * optional in between when the operand is a map (the common case).
+     * {@code operand.?f1.?f2....orValue(alternative)}: the chain of {@link OptionalSelect}s then {@link OptionalOr},
+     * without the optionals in between when the operand is a map (the common case): each field is looked up in the
+     * value found so far, the first one missing gives the alternative, and a value found that is not a map before
+     * the last field is an error, as selecting on an optional of it is.
      */
     static final class OptionalSelectOrValue extends Node {
         final Node operand;
-        final String field;
+        final String[] fields;
         final Node alternative;
 
         OptionalSelectOrValue(OptionalSelect select, Node alternative) {
-            this.operand = select.operand;
-            this.field = select.field;
+            List<String> chain = new ArrayList<>();
+            Node o = select;
+            while (o instanceof OptionalSelect s) {
+                chain.add(0, s.field);
+                o = s.operand;
+            }
+            this.operand = o;
+            this.fields = chain.toArray(new String[0]);
             this.alternative = alternative;
         }
 
         @Override
         public Object eval(Frame f) throws Exception {
             Object o = operand.eval(f);
-            if (o instanceof Map<?, ?> map) {
-                Object v = map.get(field);
-                return v != null ? v : alternative.eval(f);
+            if (!(o instanceof Map<?, ?>)) {
+                for (String field : fields) {
+                    o = OptionalSelect.select(o, field);
+                }
+                Optional<?> opt = (Optional<?>) o;
+                return opt.isPresent() ? opt.get() : alternative.eval(f);
             }
-            Optional<?> opt = (Optional<?>) OptionalSelect.select(o, field);
-            return opt.isPresent() ? opt.get() : alternative.eval(f);
+            for (String field : fields) {
+                if (!(o instanceof Map<?, ?> map)) {
+                    throw Failure.INSTANCE;
+                }
+                o = map.get(field);
+                if (o == null) {
+                    return alternative.eval(f);
+                }
+            }
+            return o;
         }
     }
 
@@ -553,9 +572,15 @@ final class FastProgram implements CelRuntime.Program {
         public Object eval(Frame f) throws Exception {
             Object l = left.eval(f);
             Object r = right.eval(f);
-            if (l instanceof String && r instanceof String || l instanceof Long && r instanceof Long
-                    || l instanceof Boolean && r instanceof Boolean) {
-                return l.equals(r) != negate;
+            // each class's own comparison, called directly (l.equals(r) would be a call on any of three classes)
+            if (l instanceof String a && r instanceof String b) {
+                return a.equals(b) != negate;
+            }
+            if (l instanceof Long a && r instanceof Long b) {
+                return (a.longValue() == b.longValue()) != negate;
+            }
+            if (l instanceof Boolean a && r instanceof Boolean b) {
+                return (a.booleanValue() == b.booleanValue()) != negate;
             }
             if (l == NullValue.NULL_VALUE && r == l) {
                 return !negate;

@@ -275,6 +275,10 @@ public final class PolicyEngine {
 
         @Override
         public Object value(String name) {
+            if (name == io.egressguard.cel.IndexedVariables.NAME) {
+                // the evaluator's names are interned: the most frequent one (once per variable) by identity
+                return variables == null ? Map.of() : variables;
+            }
             Object v = switch (name) {
                 case "object" -> attrs.object();
                 case "oldObject" -> attrs.oldObject();

@@ -84,6 +84,11 @@ class FastEvaluatorTest {
         "optional.of({'a': 1}).?b.orValue(3) + dyn({1: 2}).?a.orValue(4)",
         "object.spec.containers.map(c, c.?ports.orValue(null) == null)",
         "object.?metadata.name.orValue('') == 'p' && object.?metadata.missing.orValue('') == ''",
+        "object.?metadata.?labels.?app.orValue('') + object.?spec.?missing.?deeper.?still.orValue('none')",
+        "object.?metadata.?labels.?missing.orValue('x') + object.?missing.?labels.?app.orValue('y')",
+        "dyn({'a': {'b': null}}).?a.?b.orValue(1) == null && dyn({'a': {'b': 2}}).?a.?b.orValue(1) == 2",
+        "optional.of({'a': {'b': 2}}).?a.?b.orValue(1) + optional.none().?a.?b.orValue(3)",
+        "optional.of(dyn({'a': 5})).?b.?c.orValue(4) + dyn({'a': 6}).?b.?c.orValue(7)",
         // null equality
         "null == null && !(null != null) && dyn(null) == null && object.?x.orValue(null) != object",
         "dyn(null) == dyn(null) && dyn(null) != {} && [] != dyn(null) && dyn(null) != 0",
@@ -157,6 +162,9 @@ class FastEvaluatorTest {
         "[dyn(1), dyn('a')].map(x, x + 1)",
         "dyn(1).?a.orValue(2)",
         "dyn([1]).?a.orValue(2) == 2",
+        "object.?kind.?name.orValue('') == ''",
+        "object.?metadata.?name.?first.orValue('') == ''",
+        "dyn({'a': [1]}).?a.?b.?c.orValue(1) == 1",
         "dyn(null) < 1",
         "dyn(1) < dyn('a')",
         "dyn([1]) <= dyn([2])",
@@ -223,6 +231,7 @@ class FastEvaluatorTest {
                 "[1].all(x, x > 0)", FastProgram.Quantifier.class,
                 "[1].exists_one(x, x > 0)", FastProgram.Comprehension.class,
                 "object.?a.orValue(1)", FastProgram.OptionalSelectOrValue.class,
+                "object.?a.?b.?c.orValue(1)", FastProgram.OptionalSelectOrValue.class,
                 "sets.contains(['a'], ['a'])", FastProgram.SetFunction.class);
         for (var e : expected.entrySet()) {
             var ast = CelHarness.compile(e.getKey());
