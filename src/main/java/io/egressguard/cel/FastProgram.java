@@ -168,6 +168,21 @@ final class FastProgram implements CelRuntime.Program {
         }
     }
 
+    /**
+     * Whether a value is of one of the classes JSON values and most results have (strings, bools, ints, doubles,
+     * lists, maps, optionals): tested by class, since testing a class against an interface it does not implement
+     * scans all the interfaces it does, on every test. Values of other classes are tested as they are used.
+     */
+    static boolean common(Object v) {
+        return v instanceof String || v instanceof Boolean || v instanceof Long || v instanceof ArrayList<?>
+                || v instanceof java.util.HashMap<?, ?> || v instanceof Optional<?> || v instanceof Double;
+    }
+
+    /** Whether a value is one the fast evaluator leaves to cel-java: an error, a protobuf message or bytes. */
+    static boolean foreign(Object v) {
+        return v instanceof Throwable || v instanceof Message || v instanceof ByteString;
+    }
+
     /** A node of the tree (an abstract class rather than an interface: the calls are virtual, not interface ones). */
     abstract static class Node {
         abstract Object eval(Frame f) throws Exception;
@@ -227,7 +242,7 @@ final class FastProgram implements CelRuntime.Program {
                 }
                 value = v.get();
             }
-            if (value instanceof Throwable || value instanceof Message || value instanceof ByteString) {
+            if (!common(value) && !(value instanceof IndexedVariables) && foreign(value)) {
                 throw Failure.INSTANCE;
             }
             f.slots[slot] = value;
@@ -593,8 +608,10 @@ final class FastProgram implements CelRuntime.Program {
         }
 
         private static boolean plain(Object v) {
-            return v instanceof Map || v instanceof List || v instanceof String || v instanceof Long
-                    || v instanceof Boolean || v instanceof Double;
+            // the classes first (see common)
+            return v instanceof String || v instanceof Long || v instanceof Boolean || v instanceof Double
+                    || v instanceof ArrayList<?> || v instanceof java.util.HashMap<?, ?> || v instanceof Map
+                    || v instanceof List;
         }
     }
 
@@ -630,9 +647,12 @@ final class FastProgram implements CelRuntime.Program {
         @Override
         Object apply(Object e, Object c) throws Exception {
             if (e instanceof String s) {
-                // the class test first: a test against an interface that a class implements costs more
+                // class tests first (see common)
                 if (c instanceof ArrayList<?> list) {
                     return containsString(list, s);
+                }
+                if (c instanceof java.util.AbstractMap<?, ?> map) {
+                    return map.get(s) != null;
                 }
                 if (c instanceof Map<?, ?> map) {
                     return map.get(s) != null;
@@ -941,8 +961,7 @@ final class FastProgram implements CelRuntime.Program {
 
         static Object apply(CelFunctionBinding binding, Object[] values) throws CelEvaluationException {
             Object result = binding.getDefinition().apply(values);
-            if (result == null || result instanceof Message || result instanceof ByteString
-                    || result instanceof Throwable) {
+            if (result == null || !common(result) && foreign(result)) {
                 throw Failure.INSTANCE;
             }
             return result;
