@@ -34,7 +34,11 @@ import java.util.Optional;
  * <p>Function calls run cel-java's own bindings, captured from the same standard functions and runtime libraries the
  * {@link dev.cel.bundle.Cel} environment is built with, so every function behaves exactly as in cel-java; only the
  * tree walk, variable resolution, logical operators, conditionals, field selection, optional selection and
- * comprehensions are evaluated here, following {@code DefaultInterpreter}. Whatever this evaluator does not cover
+ * comprehensions are evaluated here, following {@code DefaultInterpreter}, plus the common cases of a few functions
+ * whose result is plain (equality and order of strings and ints, membership and sets of strings, sizes of lists and
+ * maps, {@code string()} of strings and ints, {@code split}, {@code join}, indexing), computed as cel-java's bindings compute
+ * them. The loops of the {@code map}, {@code filter}, {@code exists} and {@code all} macros build their list or
+ * find their answer directly instead of through an accumulator. Whatever this evaluator does not cover
  * (type values, structs, {@code cel.bind} blocks, two-variable comprehensions, protobuf results) makes the whole
  * expression run on cel-java's program instead, and so does any error that escapes an expression: cel-java then
  * evaluates it again and produces the authoritative error (or value). Evaluation is side-effect free, so running an
@@ -175,6 +179,8 @@ public final class FastEvaluator {
         private final CelAbstractSyntaxTree ast;
         private final List<Map.Entry<String, Integer>> scope = new ArrayList<>();
         private final Map<String, Integer> globals = new HashMap<>();
+        /** How many {@link FastProgram.Slot} nodes read each slot so far. */
+        private final Map<Integer, Integer> slotReads = new HashMap<>();
         private int slots;
 
         Builder(CelAbstractSyntaxTree ast) {
@@ -233,6 +239,7 @@ public final class FastEvaluator {
             String name = ref.map(CelReference::name).orElse(fallbackName);
             for (int i = scope.size() - 1; i >= 0; i--) {
                 if (scope.get(i).getKey().equals(name)) {
+                    slotReads.merge(scope.get(i).getValue(), 1, Integer::sum);
                     return new FastProgram.Slot(scope.get(i).getValue());
                 }
             }
@@ -282,8 +289,14 @@ public final class FastEvaluator {
                     return new FastProgram.Logical(compile(argExprs.get(0)), compile(argExprs.get(1)), Boolean.TRUE);
                 case "optional_or_optional":
                     return new FastProgram.OptionalOr(compile(argExprs.get(0)), compile(argExprs.get(1)), false);
-                case "optional_orValue_value":
-                    return new FastProgram.OptionalOr(compile(argExprs.get(0)), compile(argExprs.get(1)), true);
+                case "optional_orValue_value": {
+                    FastProgram.Node target = compile(argExprs.get(0));
+                    FastProgram.Node alternative = compile(argExprs.get(1));
+                    if (target instanceof FastProgram.OptionalSelect select) {
+                        return new FastProgram.OptionalSelectOrValue(select, alternative);
+                    }
+                    return new FastProgram.OptionalOr(target, alternative, true);
+                }
                 case "select_optional_field": {
                     CelExpr fieldExpr = e.call().args().get(1);
                     if (e.call().target().isPresent()
@@ -328,9 +341,48 @@ public final class FastEvaluator {
             if (ids.size() == 1 && args.length == 2 && ids.get(0).equals("not_equals")) {
                 return new FastProgram.Equals(args[0], args[1], candidates[0], true);
             }
+            if (args.length == 1 && (ids.contains("size_list") || ids.contains("list_size")
+                    || ids.contains("size_map") || ids.contains("map_size"))
+                    && (e.call().function().equals("size"))) {
+                return new FastProgram.Unary(FastProgram.Unary.Kind.SIZE, args[0],
+                        new FastProgram.Call(candidates, args), ids);
+            }
+            if (args.length == 1 && ids.contains("string_to_string") && e.call().function().equals("string")) {
+                return new FastProgram.Unary(FastProgram.Unary.Kind.STRING, args[0],
+                        new FastProgram.Call(candidates, args), ids);
+            }
+            if (args.length == 2) {
+                FastProgram.Compare.Kind kind = ids.contains("less_int64") ? FastProgram.Compare.Kind.LESS
+                        : ids.contains("less_equals_int64") ? FastProgram.Compare.Kind.LESS_EQUALS
+                        : ids.contains("greater_int64") ? FastProgram.Compare.Kind.GREATER
+                        : ids.contains("greater_equals_int64") ? FastProgram.Compare.Kind.GREATER_EQUALS : null;
+                if (kind != null) {
+                    return new FastProgram.Compare(kind, args[0], args[1], new FastProgram.Call(candidates, args));
+                }
+            }
+            if (ids.size() == 1 && (args.length == 1 && ids.get(0).equals("list_join")
+                    || args.length == 2 && ids.get(0).equals("list_join_string"))) {
+                return new FastProgram.Join(args[0], args.length == 2 ? args[1] : null,
+                        new FastProgram.Call(candidates, args));
+            }
+            if (args.length == 2 && ids.size() == 1 && ids.get(0).equals("string_split_string")) {
+                return new FastProgram.Split(args[0], args[1], new FastProgram.Call(candidates, args));
+            }
             if (args.length == 2 && e.call().function().equals("_[_]")
-                    && ids.stream().allMatch(id -> id.equals("index_map") || id.equals("index_list"))) {
+                    && ids.stream().allMatch(id -> id.equals("index_map") || id.equals("index_list")
+                        || id.equals("optional_map_index_value") || id.equals("optional_list_index_int"))) {
                 return new FastProgram.Index(args[0], args[1], new FastProgram.Call(candidates, args));
+            }
+            if (args.length == 2 && ids.size() == 1) {
+                FastProgram.SetFunction.Kind kind = switch (ids.get(0)) {
+                    case "list_sets_contains_list" -> FastProgram.SetFunction.Kind.CONTAINS;
+                    case "list_sets_equivalent_list" -> FastProgram.SetFunction.Kind.EQUIVALENT;
+                    case "list_sets_intersects_list" -> FastProgram.SetFunction.Kind.INTERSECTS;
+                    default -> null;
+                };
+                if (kind != null) {
+                    return new FastProgram.SetFunction(kind, args[0], args[1], new FastProgram.Call(candidates, args));
+                }
             }
             if (args.length == 2 && e.call().function().equals("@in")) {
                 return new FastProgram.In(args[0], args[1], new FastProgram.Call(candidates, args));
@@ -392,11 +444,72 @@ public final class FastEvaluator {
             scope.add(Map.entry(c.accuVar(), accuSlot));
             scope.add(Map.entry(c.iterVar(), iterSlot));
             FastProgram.Node condition = compile(c.loopCondition());
+            int readsBefore = reads(accuSlot);
             FastProgram.Node step = compile(c.loopStep());
+            int stepReads = reads(accuSlot) - readsBefore;
             scope.remove(scope.size() - 1);
             FastProgram.Node result = compile(c.result());
             scope.remove(scope.size() - 1);
+            FastProgram.Node special = macro(range, iterSlot, accuSlot, init, condition, step, stepReads, result);
+            if (special != null) {
+                return special;
+            }
             return new FastProgram.Comprehension(range, iterSlot, accuSlot, init, condition, step, result);
+        }
+
+        private int reads(int slot) {
+            return slotReads.getOrDefault(slot, 0);
+        }
+
+        /**
+         * The loop of a standard macro, when the comprehension has its shape and the accumulator is read nowhere
+         * but where the macro reads it: {@code map} and {@code filter} (an empty list, a condition that is always
+         * true, steps {@code accu + [e]} or {@code p ? accu + [e] : accu}), {@code exists} and {@code all} (false and
+         * {@code !accu}, or true and {@code accu}, with steps {@code accu || p} and {@code accu && p}). Else null.
+         */
+        private FastProgram.Node macro(FastProgram.Node range, int iterSlot, int accuSlot, FastProgram.Node init,
+                FastProgram.Node condition, FastProgram.Node step, int stepReads, FastProgram.Node result) {
+            if (!(result instanceof FastProgram.Slot r && r.index == accuSlot)) {
+                return null;
+            }
+            if (init instanceof FastProgram.ListLiteral empty && empty.elements.length == 0
+                    && condition instanceof FastProgram.Const k && Boolean.TRUE.equals(k.value)) {
+                if (stepReads == 1 && appended(step, accuSlot) != null) {
+                    return new FastProgram.ListComprehension(range, iterSlot, null, appended(step, accuSlot));
+                }
+                if (stepReads == 2 && step instanceof FastProgram.Conditional cond
+                        && appended(cond.then, accuSlot) != null
+                        && cond.otherwise instanceof FastProgram.Slot s && s.index == accuSlot) {
+                    return new FastProgram.ListComprehension(range, iterSlot, cond.condition,
+                            appended(cond.then, accuSlot));
+                }
+                return null;
+            }
+            if (stepReads == 1 && init instanceof FastProgram.Const k && k.value instanceof Boolean initial
+                    && step instanceof FastProgram.Logical logical && logical.dominant.equals(!initial)
+                    && logical.left instanceof FastProgram.Slot s && s.index == accuSlot
+                    && condition instanceof FastProgram.NotStrictlyFalse loop
+                    && isSlot(initial ? loop.operand
+                        : loop.operand instanceof FastProgram.Not not ? not.operand : null, accuSlot)) {
+                return new FastProgram.Quantifier(range, iterSlot, logical.right, logical.dominant);
+            }
+            return null;
+        }
+
+        private static boolean isSlot(FastProgram.Node n, int slot) {
+            return n instanceof FastProgram.Slot s && s.index == slot;
+        }
+
+        /** For a step {@code accu + [e]} (cel-java's list concatenation), {@code e}; else null. */
+        private FastProgram.Node appended(FastProgram.Node step, int accuSlot) {
+            if (step instanceof FastProgram.Call call && call.candidates.length == 1
+                    && call.candidates[0].getOverloadId().equals("add_list") && call.args.length == 2
+                    && call.args[0] instanceof FastProgram.Slot s && s.index == accuSlot
+                    && call.args[1] instanceof FastProgram.ListLiteral one && one.elements.length == 1
+                    && one.optional == null) {
+                return one.elements[0];
+            }
+            return null;
         }
     }
 }

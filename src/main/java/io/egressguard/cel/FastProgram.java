@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.RandomAccess;
 
 /**
  * A CEL program built by {@link FastEvaluator}: evaluates with a {@link CelVariableResolver} (or a map of variables)
@@ -47,6 +48,11 @@ final class FastProgram implements CelRuntime.Program {
             // cel-java decides what the error is (or, should the two ever disagree, what the value is)
             return fallback.eval(resolver);
         }
+    }
+
+    /** The tree's root (for tests). */
+    Node root() {
+        return root;
     }
 
     CelRuntime.Program fallback() {
@@ -162,6 +168,21 @@ final class FastProgram implements CelRuntime.Program {
         }
     }
 
+    /**
+     * Whether a value is of one of the classes JSON values and most results have (strings, bools, ints, doubles,
+     * lists, maps, optionals): tested by class, since testing a class against an interface it does not implement
+     * scans all the interfaces it does, on every test. Values of other classes are tested as they are used.
+     */
+    static boolean common(Object v) {
+        return v instanceof String || v instanceof Boolean || v instanceof Long || v instanceof ArrayList<?>
+                || v instanceof java.util.HashMap<?, ?> || v instanceof Optional<?> || v instanceof Double;
+    }
+
+    /** Whether a value is one the fast evaluator leaves to cel-java: an error, a protobuf message or bytes. */
+    static boolean foreign(Object v) {
+        return v instanceof Throwable || v instanceof Message || v instanceof ByteString;
+    }
+
     /** A node of the tree (an abstract class rather than an interface: the calls are virtual, not interface ones). */
     abstract static class Node {
         abstract Object eval(Frame f) throws Exception;
@@ -203,9 +224,12 @@ final class FastProgram implements CelRuntime.Program {
         @Override
         public Object eval(Frame f) {
             Object value = f.slots[slot];
-            if (value != null) {
-                return value;
-            }
+            return value != null ? value : resolve(f);
+        }
+
+        /** The first reference in the evaluation: asks the resolver (a small fast path above to inline). */
+        private Object resolve(Frame f) {
+            Object value;
             if (f.resolver instanceof DirectResolver direct) {
                 value = direct.value(name);
                 if (value == null) {
@@ -218,7 +242,7 @@ final class FastProgram implements CelRuntime.Program {
                 }
                 value = v.get();
             }
-            if (value instanceof Throwable || value instanceof Message || value instanceof ByteString) {
+            if (!common(value) && !(value instanceof IndexedVariables) && foreign(value)) {
                 throw Failure.INSTANCE;
             }
             f.slots[slot] = value;
@@ -232,6 +256,8 @@ final class FastProgram implements CelRuntime.Program {
      */
     static final class VariableSelect extends Node {
         final Select plain;
+        /** The operand, {@code variables}: called as its own class, not through a virtual call. */
+        final Global variables;
         /** The position of the field in the last layout seen (racy but immutable). */
         private Position last;
 
@@ -240,11 +266,12 @@ final class FastProgram implements CelRuntime.Program {
 
         VariableSelect(Select plain) {
             this.plain = plain;
+            this.variables = (Global) plain.operand;
         }
 
         @Override
         public Object eval(Frame f) throws Exception {
-            Object o = plain.operand.eval(f);
+            Object o = this.variables.eval(f);
             if (o instanceof IndexedVariables variables) {
                 Object layout = variables.layout();
                 Position p = last;
@@ -353,7 +380,10 @@ final class FastProgram implements CelRuntime.Program {
 
         @Override
         public Object eval(Frame f) throws Exception {
-            Object o = operand.eval(f);
+            return select(operand.eval(f), field);
+        }
+
+        static Object select(Object o, String field) {
             if (o instanceof Map<?, ?> map) {
                 // cel-java's binding (RuntimeEquality.findInMap) for a string key: the value when present
                 Object v = map.get(field);
@@ -368,6 +398,52 @@ final class FastProgram implements CelRuntime.Program {
                 }
             }
             throw Failure.INSTANCE;
+        }
+    }
+
+    /**
+     * {@code operand.?f1.?f2....orValue(alternative)}: the chain of {@link OptionalSelect}s then {@link OptionalOr},
+     * without the optionals in between when the operand is a map (the common case): each field is looked up in the
+     * value found so far, the first one missing gives the alternative, and a value found that is not a map before
+     * the last field is an error, as selecting on an optional of it is.
+     */
+    static final class OptionalSelectOrValue extends Node {
+        final Node operand;
+        final String[] fields;
+        final Node alternative;
+
+        OptionalSelectOrValue(OptionalSelect select, Node alternative) {
+            List<String> chain = new ArrayList<>();
+            Node o = select;
+            while (o instanceof OptionalSelect s) {
+                chain.add(0, s.field);
+                o = s.operand;
+            }
+            this.operand = o;
+            this.fields = chain.toArray(new String[0]);
+            this.alternative = alternative;
+        }
+
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Object o = operand.eval(f);
+            if (!(o instanceof Map<?, ?>)) {
+                for (String field : fields) {
+                    o = OptionalSelect.select(o, field);
+                }
+                Optional<?> opt = (Optional<?>) o;
+                return opt.isPresent() ? opt.get() : alternative.eval(f);
+            }
+            for (String field : fields) {
+                if (!(o instanceof Map<?, ?> map)) {
+                    throw Failure.INSTANCE;
+                }
+                o = map.get(field);
+                if (o == null) {
+                    return alternative.eval(f);
+                }
+            }
+            return o;
         }
     }
 
@@ -511,9 +587,18 @@ final class FastProgram implements CelRuntime.Program {
         public Object eval(Frame f) throws Exception {
             Object l = left.eval(f);
             Object r = right.eval(f);
-            if (l instanceof String && r instanceof String || l instanceof Long && r instanceof Long
-                    || l instanceof Boolean && r instanceof Boolean) {
-                return l.equals(r) != negate;
+            // each class's own comparison, called directly (l.equals(r) would be a call on any of three classes)
+            if (l instanceof String a && r instanceof String b) {
+                return a.equals(b) != negate;
+            }
+            if (l instanceof Long a && r instanceof Long b) {
+                return (a.longValue() == b.longValue()) != negate;
+            }
+            if (l instanceof Boolean a && r instanceof Boolean b) {
+                return (a.booleanValue() == b.booleanValue()) != negate;
+            }
+            if (l == NullValue.NULL_VALUE && r == l) {
+                return !negate;
             }
             // null against a value of JSON (or the reverse): different types are never equal
             if (l == NullValue.NULL_VALUE && plain(r) || r == NullValue.NULL_VALUE && plain(l)) {
@@ -523,8 +608,10 @@ final class FastProgram implements CelRuntime.Program {
         }
 
         private static boolean plain(Object v) {
-            return v instanceof Map || v instanceof List || v instanceof String || v instanceof Long
-                    || v instanceof Boolean || v instanceof Double;
+            // the classes first (see common)
+            return v instanceof String || v instanceof Long || v instanceof Boolean || v instanceof Double
+                    || v instanceof ArrayList<?> || v instanceof java.util.HashMap<?, ?> || v instanceof Map
+                    || v instanceof List;
         }
     }
 
@@ -560,20 +647,252 @@ final class FastProgram implements CelRuntime.Program {
         @Override
         Object apply(Object e, Object c) throws Exception {
             if (e instanceof String s) {
+                // class tests first (see common)
+                if (c instanceof ArrayList<?> list) {
+                    return containsString(list, s);
+                }
+                if (c instanceof java.util.AbstractMap<?, ?> map) {
+                    return map.get(s) != null;
+                }
                 if (c instanceof Map<?, ?> map) {
                     return map.get(s) != null;
                 }
                 if (c instanceof List<?> list) {
-                    for (Object item : list) {
-                        if (s.equals(item)) {
-                            return Boolean.TRUE;
-                        }
-                    }
-                    return Boolean.FALSE;
+                    return containsString(list, s);
                 }
             }
             return general.dispatch(new Object[] {e, c});
         }
+    }
+
+    /**
+     * {@code size(x)} and {@code string(x)}: a list's or a map's size, and a string or an int as a string, as
+     * cel-java's {@code size_list}, {@code size_map}, {@code string_to_string} and {@code int64_to_string} compute
+     * them (only when the checked candidates include that overload); anything else with cel-java's bindings.
+     */
+    static final class Unary extends Node {
+        enum Kind { SIZE, STRING }
+
+        final Kind kind;
+        final Node arg;
+        final Call general;
+        final boolean sizeList;
+        final boolean sizeMap;
+        final boolean intToString;
+
+        Unary(Kind kind, Node arg, Call general, List<String> overloads) {
+            this.kind = kind;
+            this.arg = arg;
+            this.general = general;
+            this.sizeList = overloads.contains("size_list") || overloads.contains("list_size");
+            this.sizeMap = overloads.contains("size_map") || overloads.contains("map_size");
+            this.intToString = overloads.contains("int64_to_string");
+        }
+
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Object v = arg.eval(f);
+            if (kind == Kind.SIZE) {
+                if (sizeList && v instanceof List<?> list) {
+                    return (long) list.size();
+                }
+                if (sizeMap && v instanceof Map<?, ?> map) {
+                    return (long) map.size();
+                }
+            } else {
+                if (v instanceof String) {
+                    return v;
+                }
+                if (intToString && v instanceof Long n) {
+                    return n.toString();
+                }
+            }
+            return general.dispatch(new Object[] {v});
+        }
+    }
+
+    /**
+     * {@code <}, {@code <=}, {@code >} and {@code >=} on two ints directly (when the checked candidates include the
+     * int overload), anything else with cel-java's bindings.
+     */
+    static final class Compare extends Binary {
+        enum Kind { LESS, LESS_EQUALS, GREATER, GREATER_EQUALS }
+
+        final Kind kind;
+
+        Compare(Kind kind, Node left, Node right, Call general) {
+            super(left, right, general);
+            this.kind = kind;
+        }
+
+        @Override
+        Object apply(Object l, Object r) throws Exception {
+            if (l instanceof Long a && r instanceof Long b) {
+                long x = a;
+                long y = b;
+                return switch (kind) {
+                    case LESS -> x < y;
+                    case LESS_EQUALS -> x <= y;
+                    case GREATER -> x > y;
+                    case GREATER_EQUALS -> x >= y;
+                };
+            }
+            return general.dispatch(new Object[] {l, r});
+        }
+    }
+
+    /**
+     * {@code s.split(separator)} with a separator that is not empty, as cel-java's strings extension computes it (a
+     * piece before, between and after every occurrence, empty ones included); anything else with its binding.
+     */
+    static final class Split extends Binary {
+        Split(Node string, Node separator, Call general) {
+            super(string, separator, general);
+        }
+
+        @Override
+        Object apply(Object s, Object sep) throws Exception {
+            if (s instanceof String text && sep instanceof String separator && !separator.isEmpty()) {
+                com.google.common.collect.ImmutableList.Builder<String> out =
+                        com.google.common.collect.ImmutableList.builder();
+                int start = 0;
+                for (int at = text.indexOf(separator); at >= 0; at = text.indexOf(separator, start)) {
+                    out.add(text.substring(start, at));
+                    start = at + separator.length();
+                }
+                out.add(text.substring(start));
+                return out.build();
+            }
+            return general.dispatch(new Object[] {s, sep});
+        }
+    }
+
+    /**
+     * {@code list.join()} and {@code list.join(separator)} of a list of strings, as the strings extension joins them
+     * (Guava's {@code Joiner}, which writes a string as itself); anything else with its binding.
+     */
+    static final class Join extends Node {
+        final Node list;
+        /** null for {@code join()}. */
+        final Node separator;
+        final Call general;
+
+        Join(Node list, Node separator, Call general) {
+            this.list = list;
+            this.separator = separator;
+            this.general = general;
+        }
+
+        @Override
+        public Object eval(Frame f) throws Exception {
+            Object l = list.eval(f);
+            Object sep = separator == null ? "" : separator.eval(f);
+            if (l instanceof List<?> items && sep instanceof String s && allStrings(items)) {
+                @SuppressWarnings("unchecked")
+                List<String> strings = (List<String>) items;
+                return String.join(s, strings);
+            }
+            return general.dispatch(separator == null ? new Object[] {l} : new Object[] {l, sep});
+        }
+
+        private static boolean allStrings(List<?> items) {
+            if (indexed(items)) {
+                for (int i = 0, n = items.size(); i < n; i++) {
+                    if (!(items.get(i) instanceof String)) {
+                        return false;
+                    }
+                }
+                return true;
+            }
+            for (Object item : items) {
+                if (!(item instanceof String)) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /**
+     * {@code sets.contains}, {@code sets.equivalent} and {@code sets.intersects} on lists whose searched elements
+     * are strings: a string equals only an equal string, so membership is {@link String#equals}, in the order of
+     * the extension's loops. Anything else with cel-java's bindings.
+     */
+    static final class SetFunction extends Binary {
+        enum Kind { CONTAINS, EQUIVALENT, INTERSECTS }
+
+        final Kind kind;
+
+        SetFunction(Kind kind, Node left, Node right, Call general) {
+            super(left, right, general);
+            this.kind = kind;
+        }
+
+        @Override
+        Object apply(Object a, Object b) throws Exception {
+            if (a instanceof List<?> x && b instanceof List<?> y) {
+                Boolean r = switch (kind) {
+                    case CONTAINS -> containsAll(x, y);
+                    case EQUIVALENT -> {
+                        Boolean forward = containsAll(x, y);
+                        yield forward == null || !forward ? forward : containsAll(y, x);
+                    }
+                    case INTERSECTS -> intersects(x, y);
+                };
+                if (r != null) {
+                    return r;
+                }
+            }
+            return general.dispatch(new Object[] {a, b});
+        }
+
+        /** Whether every element of {@code sub} is in {@code list}; null at an element that is not a string. */
+        private static Boolean containsAll(List<?> list, List<?> sub) {
+            for (Object e : sub) {
+                if (!(e instanceof String s)) {
+                    return null;
+                }
+                if (!containsString(list, s)) {
+                    return Boolean.FALSE;
+                }
+            }
+            return Boolean.TRUE;
+        }
+
+        /** Whether an element of {@code b} is in {@code a}; null at an element of b that is not a string. */
+        private static Boolean intersects(List<?> a, List<?> b) {
+            if (a.isEmpty() || b.isEmpty()) {
+                return Boolean.FALSE;
+            }
+            for (Object e : b) {
+                if (!(e instanceof String s)) {
+                    return null;
+                }
+                if (containsString(a, s)) {
+                    return Boolean.TRUE;
+                }
+            }
+            return Boolean.FALSE;
+        }
+
+    }
+
+    /** Whether a list has a string equal to {@code s} (by index when it can: no iterator to allocate). */
+    static boolean containsString(List<?> list, String s) {
+        if (indexed(list)) {
+            for (int i = 0, n = list.size(); i < n; i++) {
+                if (s.equals(list.get(i))) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        for (Object item : list) {
+            if (s.equals(item)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**
@@ -642,8 +961,7 @@ final class FastProgram implements CelRuntime.Program {
 
         static Object apply(CelFunctionBinding binding, Object[] values) throws CelEvaluationException {
             Object result = binding.getDefinition().apply(values);
-            if (result == null || result instanceof Message || result instanceof ByteString
-                    || result instanceof Throwable) {
+            if (result == null || !common(result) && foreign(result)) {
                 throw Failure.INSTANCE;
             }
             return result;
@@ -652,7 +970,8 @@ final class FastProgram implements CelRuntime.Program {
 
     /**
      * {@code a[i]}: a map by a string key and a list by an int index directly (as cel-java's {@code index_map} and
-     * {@code index_list} do for them), anything else with cel-java's bindings.
+     * {@code index_list} do for them; the optional library's overloads among the candidates take only optionals),
+     * anything else with cel-java's bindings.
      */
     static final class Index extends Binary {
         Index(Node operand, Node index, Call general) {
@@ -661,14 +980,15 @@ final class FastProgram implements CelRuntime.Program {
 
         @Override
         Object apply(Object o, Object i) throws Exception {
-            if (o instanceof Map<?, ?> map && i instanceof String key) {
+            // the key's class first: it leaves one interface to test
+            if (i instanceof String key && o instanceof Map<?, ?> map) {
                 Object v = map.get(key);
                 if (v == null) {
                     throw Failure.INSTANCE;
                 }
                 return v;
             }
-            if (o instanceof List<?> list && i instanceof Long n) {
+            if (i instanceof Long n && o instanceof List<?> list) {
                 if (n < 0 || n >= list.size()) {
                     throw Failure.INSTANCE;
                 }
@@ -744,6 +1064,134 @@ final class FastProgram implements CelRuntime.Program {
                 out.put(k, v);
             }
             return out;
+        }
+    }
+
+    /**
+     * Whether a list reads by index in constant time: the lists of JSON values and of list literals by their class
+     * (a test against an interface that a class implements costs more), others when they say so.
+     */
+    static boolean indexed(List<?> list) {
+        return list instanceof ArrayList<?> || list instanceof com.google.common.collect.ImmutableList<?>
+                || list instanceof RandomAccess;
+    }
+
+    /** The items a comprehension iterates over, to be read by index: a list's elements or a map's keys. */
+    static List<?> items(Object range) {
+        if (range instanceof ArrayList<?> list) {
+            return list;
+        }
+        if (range instanceof List<?> list) {
+            return indexed(list) ? list : new ArrayList<>(list);
+        }
+        if (range instanceof Map<?, ?> map) {
+            return new ArrayList<>(map.keySet());
+        }
+        throw Failure.INSTANCE;
+    }
+
+    static void countIteration(Frame f) {
+        if (f.maxIterations >= 0 && ++f.iterations > f.maxIterations) {
+            throw Failure.INSTANCE;
+        }
+    }
+
+    /**
+     * The comprehension of {@code map} and {@code filter} ({@code [] + [element]} for each item, or for each item
+     * where {@code predicate} is true), built in a list directly. The general {@link Comprehension} keeps an error
+     * of any step in its accumulator and so fails at the end: here the first error ends it.
+     */
+    static final class ListComprehension extends Node {
+        final Node range;
+        final int iterSlot;
+        /** null for {@code map(x, e)}. */
+        final Node predicate;
+        final Node element;
+
+        ListComprehension(Node range, int iterSlot, Node predicate, Node element) {
+            this.range = range;
+            this.iterSlot = iterSlot;
+            this.predicate = predicate;
+            this.element = element;
+        }
+
+        @Override
+        public Object eval(Frame f) throws Exception {
+            List<?> items = items(range.eval(f));
+            int n = items.size();
+            List<Object> out = new ArrayList<>(predicate == null ? n : 4);
+            Object[] slots = f.slots;
+            for (int i = 0; i < n; i++) {
+                Object item = items.get(i);
+                countIteration(f);
+                slots[iterSlot] = Comprehension.adapt(item);
+                if (predicate != null) {
+                    Object keep = predicate.eval(f);
+                    if (!Boolean.TRUE.equals(keep)) {
+                        if (keep instanceof Boolean) {
+                            continue;
+                        }
+                        throw Failure.INSTANCE;
+                    }
+                }
+                out.add(element.eval(f));
+            }
+            return out;
+        }
+    }
+
+    /**
+     * The comprehension of {@code exists} ({@code dominant} true) and {@code all} ({@code dominant} false): the
+     * dominant value of the predicate ends the loop (after counting one more iteration, as the general loop does
+     * when it checks its condition) and is the result; otherwise an error or a value that is not a bool fails it,
+     * else the result is the other bool.
+     */
+    static final class Quantifier extends Node {
+        final Node range;
+        final int iterSlot;
+        final Node predicate;
+        final Boolean dominant;
+
+        Quantifier(Node range, int iterSlot, Node predicate, Boolean dominant) {
+            this.range = range;
+            this.iterSlot = iterSlot;
+            this.predicate = predicate;
+            this.dominant = dominant;
+        }
+
+        @Override
+        public Object eval(Frame f) throws Exception {
+            List<?> items = items(range.eval(f));
+            Object[] slots = f.slots;
+            boolean failed = false;
+            boolean found = false;
+            for (int i = 0, n = items.size(); i < n; i++) {
+                Object item = items.get(i);
+                countIteration(f);
+                if (found) {
+                    break;
+                }
+                slots[iterSlot] = Comprehension.adapt(item);
+                Object v;
+                try {
+                    v = predicate.eval(f);
+                } catch (Exception e) {
+                    failed = true;
+                    continue;
+                }
+                if (dominant.equals(v)) {
+                    found = true;
+                } else if (!(v instanceof Boolean)) {
+                    failed = true;
+                }
+            }
+            if (found) {
+                return dominant;
+            }
+            if (failed) {
+                throw Failure.INSTANCE;
+            }
+            return !dominant;
         }
     }
 

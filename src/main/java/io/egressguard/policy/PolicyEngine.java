@@ -6,7 +6,6 @@ import io.egressguard.Settings;
 import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,8 +39,6 @@ public final class PolicyEngine {
     private final Settings settings;
     private final Map<String, Object> settingsValue;
     private final Map<String, List<Policy>> index = new ConcurrentHashMap<>();
-    /** Per policy, the position of each variable by name: built once, shared by every evaluation. */
-    private final Map<Policy, Map<String, Integer>> variablePositions;
     /** The last declared-hosts list seen and the {@code egressguard} value built with it. */
     private volatile HostsValue hostsValue;
 
@@ -54,11 +51,6 @@ public final class PolicyEngine {
         this.policies = List.copyOf(sorted);
         this.settings = settings;
         this.settingsValue = settings.toCel();
-        Map<Policy, Map<String, Integer>> positions = new IdentityHashMap<>();
-        for (Policy p : this.policies) {
-            positions.put(p, LazyVariables.positions(p.variables()));
-        }
-        this.variablePositions = positions;
     }
 
     /** Loads and compiles policies; every problem of every file is reported at once. */
@@ -170,7 +162,7 @@ public final class PolicyEngine {
     private void evaluate(Policy p, AdmissionAttributes attrs, Map<String, Object> egressguard, List<Decision> out,
             Map<String, String> audit) {
         long start = System.nanoTime();
-        Activation activation = new Activation(attrs, egressguard, p, variablePositions.get(p));
+        Activation activation = new Activation(attrs, egressguard, p);
         int before = out.size();
         for (Policy.Expression condition : p.matchConditions()) {
             try {
@@ -275,19 +267,18 @@ public final class PolicyEngine {
         private final Map<String, Object> settings;
         private final LazyVariables variables;
 
-        /**
-         * @param positions the policy's variable positions ({@link LazyVariables#positions}); null to compute them
-         */
-        Activation(AdmissionAttributes attrs, Map<String, Object> settings, Policy policy,
-                Map<String, Integer> positions) {
+        Activation(AdmissionAttributes attrs, Map<String, Object> settings, Policy policy) {
             this.attrs = attrs;
             this.settings = settings;
-            this.variables = policy.variables().isEmpty() ? null : new LazyVariables(policy.variables(),
-                    positions == null ? LazyVariables.positions(policy.variables()) : positions, this);
+            this.variables = policy.variables().isEmpty() ? null : new LazyVariables(policy.variables(), this);
         }
 
         @Override
         public Object value(String name) {
+            if (name == io.egressguard.cel.IndexedVariables.NAME) {
+                // the evaluator's names are interned: the most frequent one (once per variable) by identity
+                return variables == null ? Map.of() : variables;
+            }
             Object v = switch (name) {
                 case "object" -> attrs.object();
                 case "oldObject" -> attrs.oldObject();
@@ -306,54 +297,49 @@ public final class PolicyEngine {
         }
     }
 
-    /** {@code variables}: each evaluated on first use and remembered for the rest of the policy's evaluation. */
+    /**
+     * {@code variables}: each evaluated on first use and remembered for the rest of the policy's evaluation. The
+     * layout is the policy's list of variables (the same instance for every evaluation), and a name's position is
+     * found in it by a scan: the evaluator looks each name up once per layout, so nothing is built per evaluation.
+     */
     static final class LazyVariables extends AbstractMap<String, Object>
             implements io.egressguard.cel.IndexedVariables {
         private final List<Policy.Expression> expressions;
-        private final Map<String, Integer> positions;
         private final Object[] values;
         private final Activation activation;
         private static final Object EVALUATING = new Object();
 
-        LazyVariables(List<Policy.Expression> expressions, Map<String, Integer> positions, Activation activation) {
+        LazyVariables(List<Policy.Expression> expressions, Activation activation) {
             this.expressions = expressions;
             this.activation = activation;
             this.values = new Object[expressions.size()];
-            this.positions = positions;
-        }
-
-        /**
-         * The position of each variable by name, in declaration order. The names are interned, as the evaluator's
-         * are, so a lookup finds its key by identity. Never modified once made, so evaluations share it.
-         */
-        static Map<String, Integer> positions(List<Policy.Expression> expressions) {
-            Map<String, Integer> pos = new LinkedHashMap<>();
-            for (int i = 0; i < expressions.size(); i++) {
-                pos.put(expressions.get(i).name().intern(), i);
-            }
-            return pos;
         }
 
         @Override
         public boolean containsKey(Object key) {
-            return positions.containsKey(key);
+            return key instanceof String name && indexOf(name) >= 0;
         }
 
         @Override
         public Object get(Object key) {
-            Integer i = positions.get(key);
-            return i == null ? null : valueAt(i);
+            int i = key instanceof String name ? indexOf(name) : -1;
+            return i < 0 ? null : valueAt(i);
         }
 
         @Override
         public Object layout() {
-            return positions;
+            return expressions;
         }
 
+        /** The position of the last variable of that name (as a map of the variables by name keeps it), or -1. */
         @Override
         public int indexOf(String name) {
-            Integer i = positions.get(name);
-            return i == null ? -1 : i;
+            for (int i = expressions.size() - 1; i >= 0; i--) {
+                if (expressions.get(i).name().equals(name)) {
+                    return i;
+                }
+            }
+            return -1;
         }
 
         @Override
@@ -384,9 +370,10 @@ public final class PolicyEngine {
         @Override
         public Set<Entry<String, Object>> entrySet() {
             Map<String, Object> all = new LinkedHashMap<>();
-            for (String name : positions.keySet()) {
-                all.put(name, get(name));
+            for (Policy.Expression e : expressions) {
+                all.putIfAbsent(e.name(), null);
             }
+            all.replaceAll((name, none) -> get(name));
             return all.entrySet();
         }
     }

@@ -76,6 +76,66 @@ class FastEvaluatorTest {
         "[dyn(1), dyn('a'), dyn(2.5), dyn(1), dyn(true), dyn('b')].map(x, string(x))",
         "[dyn([1]), dyn('ab'), dyn({'k': 1}), dyn([1, 2]), dyn('abc')].map(x, size(x))",
         "[dyn(1), dyn(2u), dyn(1.5), dyn(3)].map(x, x + x)",
+        // optional selection with orValue, fused: maps, optionals, null values, non-string keys
+        "object.?metadata.?labels.orValue(null) == null || object.?missing.orValue(null) == null",
+        "object.metadata.?labels.orValue({}).size() + object.?spec.?missing.orValue([]).size()",
+        "dyn({'a': null}).?a.orValue(1) == null && dyn({'a': null}).?b.orValue(1) == 1",
+        "optional.of({'a': 1}).?a.orValue(2) + optional.none().?a.orValue(2)",
+        "optional.of({'a': 1}).?b.orValue(3) + dyn({1: 2}).?a.orValue(4)",
+        "object.spec.containers.map(c, c.?ports.orValue(null) == null)",
+        "object.?metadata.name.orValue('') == 'p' && object.?metadata.missing.orValue('') == ''",
+        "object.?metadata.?labels.?app.orValue('') + object.?spec.?missing.?deeper.?still.orValue('none')",
+        "object.?metadata.?labels.?missing.orValue('x') + object.?missing.?labels.?app.orValue('y')",
+        "dyn({'a': {'b': null}}).?a.?b.orValue(1) == null && dyn({'a': {'b': 2}}).?a.?b.orValue(1) == 2",
+        "optional.of({'a': {'b': 2}}).?a.?b.orValue(1) + optional.none().?a.?b.orValue(3)",
+        "optional.of(dyn({'a': 5})).?b.?c.orValue(4) + dyn({'a': 6}).?b.?c.orValue(7)",
+        // null equality
+        "null == null && !(null != null) && dyn(null) == null && object.?x.orValue(null) != object",
+        "dyn(null) == dyn(null) && dyn(null) != {} && [] != dyn(null) && dyn(null) != 0",
+        // map and filter: empty ranges, map keys, nested comprehensions with their own accumulators
+        "[].map(x, x + 1) == [] && [].filter(x, x > 1) == [] && {}.map(k, k) == []",
+        "{'b': 1, 'a': 2}.map(k, k + k) + {'b': 1, 'a': 2}.filter(k, k == 'a')",
+        "[1, 2, 3].map(x, x > 1, x * 10) + [1, 2, 3].filter(x, x != 2)",
+        "[[1, 2], [3], []].map(l, l.filter(x, x > 1).map(x, [x].map(y, y + 1)))",
+        "[[1], [2, 3]].filter(l, l.exists(x, x > 2) || l.all(x, x < 2)).map(l, l.map(x, l.size()))",
+        "[dyn(1), dyn('a'), dyn(2.5), dyn(1u)].filter(x, x == 1)",
+        // exists and all: errors absorbed by a later dominant value, from any position
+        "[1, 0, 2].exists(x, 1 / x == 1) && [0, 1].exists(x, 1 / x == 1)",
+        "![0, 1].all(x, 1 / x == 2) && ![1, 0].all(x, 1 / x == 2)",
+        "[dyn('a'), dyn(1)].exists(x, x == 1) && ![dyn('a'), dyn(1)].all(x, x == 'a')",
+        "[].exists(x, x == 1) == false && [].all(x, x == 1) && {'a': 1}.exists(k, k == 'a')",
+        "{'a': 1, 'b': 2}.all(k, k.size() == 1) && !{'a': 1}.all(k, k == 'b')",
+        "[1, 2].exists(x, [x].all(y, y > 1)) && [1, 2].all(x, [x, 3].exists(y, y > 2))",
+        "[1, 2, 3].exists_one(x, x > 2)",
+        // sets: strings directly, anything else with the extension's equality
+        "sets.contains(['a', 'b', 'c'], ['c', 'a']) && !sets.contains(['a'], ['a', 'b'])",
+        "sets.contains([], []) && sets.contains(['a'], []) && !sets.contains([], ['a'])",
+        "sets.contains([dyn('a'), dyn(1)], [dyn(1.0)]) && sets.contains([dyn(1)], [dyn(1u)])",
+        "sets.contains([dyn({'k': 1}), dyn('x')], [dyn('x'), dyn({'k': 1})])",
+        "sets.contains([dyn(1), dyn('x')], [dyn('x'), dyn(2)]) == false",
+        "sets.equivalent(['a', 'b', 'a'], ['b', 'a']) && !sets.equivalent(['a'], ['a', 'b'])",
+        "sets.equivalent([], []) && !sets.equivalent(['a', 'b'], ['a']) && sets.equivalent([dyn(1)], [dyn(1.0)])",
+        "sets.intersects(['a', 'b'], ['c', 'b']) && !sets.intersects(['a'], ['b']) && !sets.intersects([], [])",
+        "!sets.intersects(['a'], []) && sets.intersects([dyn(1), dyn('x')], [dyn('x')])",
+        "sets.intersects([dyn(2.0)], [dyn('y'), dyn(2)]) && sets.intersects([dyn(1)], [dyn(1u)])",
+        // size and string: lists and maps, strings and ints directly, the rest through cel-java's bindings
+        "size([1, 2]) + [].size() + size({'a': 1, 'b': 2}) + dyn({1: 2}).size() + size(dyn([dyn(1)]))",
+        "size('héllo') + size(dyn('😁')) + size(object.kind)",
+        "string(dyn(-5)) + string(dyn(1u)) + string(dyn(1.5)) + string(dyn('x')) + string(dyn(true))",
+        "string(object.kind) + string(9223372036854775807) + string(-1) + string(dyn(object.kind))",
+        // ordering: ints directly, mixed numbers and other types through cel-java's bindings
+        "dyn(1) < 2 && dyn(1) < 1.5 && dyn(2u) > 1 && dyn('a') < 'b' && 1 <= 1 && !(2 >= 3)",
+        "[dyn(1), dyn(2.5), dyn(3u)].filter(x, x >= 2) + [dyn(-1), dyn(1)].filter(x, x <= 0 || x > 0.5)",
+        "-9223372036854775808 < 9223372036854775807 && 2 > 1 && !(1 > 1) && 3 >= 3 && !(1 < 1)",
+        // split: a separator that is not empty directly, the rest through the extension
+        "'a,b,,c,'.split(',') + 'aaa'.split('aa') + ''.split(',') + 'a--b---c'.split('--')",
+        "'abc'.split('') + 'a,b,c'.split(',', 2) + 'x'.split('x') + ',,'.split(',')",
+        "'ab😁cd😁'.split('😁') == ['ab', 'cd', ''] && 'a\\nb'.split('\\n').size() == 2",
+        // join: lists of strings directly, the rest through the extension
+        "['a', 'b'].join() + ['a', '', 'b'].join(', ') + [].join('-') + [''].join('x') + dyn(['1', '2']).join('\\n')",
+        "[dyn('a'), dyn(1), dyn(2.5), dyn(true)].join(',') + dyn([]).join() + dyn([dyn('a'), dyn(-1)]).join()",
+        // indexing a value of type dyn (whose candidates include the optional overloads)
+        "dyn([1, 2])[1] + dyn({'a': 3})['a'] + dyn({1: 4})[1] + dyn([5])[dyn(0u)]",
     })
     void agreesWithCelJava(String expression) throws Exception {
         assertThat(CelHarness.FAST.supports(CelHarness.compile(expression))).as(expression).isTrue();
@@ -100,6 +160,38 @@ class FastEvaluatorTest {
         "[1, 2][dyn(1.5)]",
         "{'a': 1}[dyn(1)]",
         "[dyn(1), dyn('a')].map(x, x + 1)",
+        "dyn(1).?a.orValue(2)",
+        "dyn([1]).?a.orValue(2) == 2",
+        "object.?kind.?name.orValue('') == ''",
+        "object.?metadata.?name.?first.orValue('') == ''",
+        "dyn({'a': [1]}).?a.?b.?c.orValue(1) == 1",
+        "dyn(null) < 1",
+        "dyn(1) < dyn('a')",
+        "dyn([1]) <= dyn([2])",
+        "size(dyn(1))",
+        "size(dyn(null))",
+        "string(dyn(null))",
+        "string(dyn([1]))",
+        "dyn(1).split(',')",
+        "[1, 0].map(x, 1 / x)",
+        "[0, 1].map(x, x >= 0, 1 / x)",
+        "[1, 0].filter(x, 1 / x == 1)",
+        "[dyn(1), dyn(true)].filter(x, dyn(x))",
+        "[dyn(true), dyn(1)].map(x, dyn(x), x)",
+        "[0, 2].exists(x, 1 / x == 1)",
+        "[2, 0].exists(x, 1 / x == 1)",
+        "[1, 0].all(x, 1 / x == 1)",
+        "[dyn(false), dyn(1)].exists(x, dyn(x))",
+        "[dyn(true), dyn('a')].all(x, dyn(x))",
+        "sets.contains(dyn({'a': 1}), ['a'])",
+        "sets.intersects(['a'], dyn('a'))",
+        "dyn({'a': 1})['b']",
+        "dyn([1])[1]",
+        "dyn([1])['a']",
+        "dyn({1: 2})[dyn(1.5)]",
+        "9223372036854775807 + [1].size() > 0",
+        "dyn('a').join(',')",
+        "['a'].join(dyn(1))",
     })
     void failsWhereCelJavaFails(String expression) throws Exception {
         // CelHarness fails the test if the fast evaluator returns a value here
@@ -113,6 +205,39 @@ class FastEvaluatorTest {
         // two comprehensions of 6,000 iterations exceed the bound of 10,000 for one evaluation
         assertThatThrownBy(() -> CelHarness.eval("object.items.all(i, i == 1) == object.items.all(i, i == 1)", vars))
                 .isInstanceOf(CelEvaluationException.class).hasMessageContaining("budget");
+    }
+
+    @Test
+    void theSpecializedLoopsCountTheirIterations() throws Exception {
+        Map<String, Object> vars = Map.of("object", Map.of("items", java.util.Collections.nCopies(6_000, 1L)));
+        // exists stops at its first true element, after one more iteration (as the general loop does)
+        assertThat(CelHarness.eval("object.items.exists(i, i == 1) == object.items.all(i, i == 1)", vars))
+                .isEqualTo(true);
+        for (String twice : List.of("object.items.map(i, i).size() + object.items.filter(i, i == 1).size()",
+                "object.items.map(i, i == 1, i).size() > 0 && object.items.exists(i, i == 2)",
+                "object.items.exists(i, i == 2) || object.items.all(i, i == 1)")) {
+            assertThatThrownBy(() -> CelHarness.eval(twice, vars)).as(twice)
+                    .isInstanceOf(CelEvaluationException.class).hasMessageContaining("budget");
+        }
+    }
+
+    @Test
+    void macrosRunAsLoopsOfTheirOwn() throws Exception {
+        Map<String, Class<?>> expected = Map.of(
+                "[1].map(x, x)", FastProgram.ListComprehension.class,
+                "[1].filter(x, x > 0)", FastProgram.ListComprehension.class,
+                "[1].map(x, x > 0, x)", FastProgram.ListComprehension.class,
+                "[1].exists(x, x > 0)", FastProgram.Quantifier.class,
+                "[1].all(x, x > 0)", FastProgram.Quantifier.class,
+                "[1].exists_one(x, x > 0)", FastProgram.Comprehension.class,
+                "object.?a.orValue(1)", FastProgram.OptionalSelectOrValue.class,
+                "object.?a.?b.?c.orValue(1)", FastProgram.OptionalSelectOrValue.class,
+                "sets.contains(['a'], ['a'])", FastProgram.SetFunction.class);
+        for (var e : expected.entrySet()) {
+            var ast = CelHarness.compile(e.getKey());
+            var program = (FastProgram) CelHarness.FAST.program(ast, CelHarness.CEL.createProgram(ast));
+            assertThat(program.root()).as(e.getKey()).isExactlyInstanceOf(e.getValue());
+        }
     }
 
     @Test

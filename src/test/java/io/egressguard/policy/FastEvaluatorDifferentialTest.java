@@ -48,7 +48,7 @@ class FastEvaluatorDifferentialTest {
         for (Policy p : engine.policies()) {
             List<Policy.Expression> expressions = expressions(p);
             for (AdmissionAttributes attrs : inputs) {
-                PolicyEngine.Activation activation = new PolicyEngine.Activation(attrs, egressguard, p, null);
+                PolicyEngine.Activation activation = new PolicyEngine.Activation(attrs, egressguard, p);
                 for (Policy.Expression e : expressions) {
                     Object expected;
                     boolean celFailed = false;
