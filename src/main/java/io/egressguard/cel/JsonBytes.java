@@ -28,6 +28,9 @@ import java.util.Set;
  * as Jackson counts them (the digits of a float's integer, fraction and exponent parts); name lengths in UTF-8
  * bytes. The differential test ({@code JsonBytesDifferentialTest}) holds the two readers to this.
  *
+ * <p>Objects are {@link ArrayMap}s, immutable; arrays {@link ArrayList}s, which the caller must not change while an
+ * evaluation uses them (as {@link CelJson}'s).
+ *
  * <p>Object keys are canonical: equal key text gives the same, interned, {@link String} instance (as Jackson
  * interns names), so lookups with interned names, as {@link FastProgram}'s, hit by identity. A small table keyed
  * by the key's bytes finds the instance without calling {@link String#intern()} for keys seen before.
@@ -46,6 +49,16 @@ public final class JsonBytes {
      * @param maxNameLength the longest object key, in UTF-8 bytes
      */
     public record Limits(int maxDepth, int maxStringLength, int maxNumberLength, int maxNameLength) {
+    }
+
+    /**
+     * A value read.
+     *
+     * @param value the CEL value
+     * @param end the position just after the value
+     * @param bigInteger whether an integer literal outside the range of {@code long} was read as a {@link Double}
+     */
+    public record Result(Object value, int end, boolean bigInteger) {
     }
 
     /** Input that is not JSON, or exceeds a limit. */
@@ -92,34 +105,21 @@ public final class JsonBytes {
     private char[] chars = new char[64];
     private boolean bigInteger;
 
-    private JsonBytes(byte[] buf, int from, Limits limits) {
+    private JsonBytes(byte[] buf, Limits limits) {
         this.buf = buf;
         this.end = buf.length;
         this.limits = limits;
-        this.pos = from;
     }
 
     /**
      * Reads the value that starts at the first non-whitespace byte. Bytes after the value are not looked at, as a
      * streaming parser that stops at the value's end does not look at them.
-     *
-     * @return the value, and whether an integer too large for a {@code long} was read (as a {@link Double})
      */
     public static Result read(byte[] body, Limits limits) throws Malformed {
-        JsonBytes reader = new JsonBytes(body, 0, limits);
+        JsonBytes reader = new JsonBytes(body, limits);
         reader.pos = reader.skipWhitespace(0);
         Object value = reader.value(0);
         return new Result(value, reader.pos, reader.bigInteger);
-    }
-
-    /**
-     * A value read.
-     *
-     * @param value the CEL value
-     * @param end the position just after the value
-     * @param bigInteger whether an integer literal outside the range of {@code long} was read as a {@link Double}
-     */
-    public record Result(Object value, int end, boolean bigInteger) {
     }
 
     /** Whether the first byte of {@code body} that is not JSON whitespace opens an object. */

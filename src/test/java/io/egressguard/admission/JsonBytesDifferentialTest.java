@@ -70,6 +70,17 @@ class JsonBytesDifferentialTest {
                         .writeValueAsBytes(manifest)));
             }
         }
+        // objects with many keys, which the reader indexes
+        StringBuilder big = new StringBuilder("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{"
+                + "\"name\":\"big\",\"labels\":{");
+        for (int i = 0; i < 40; i++) {
+            big.append(i == 0 ? "" : ",").append("\"example.com/label-").append(i).append("\":\"v").append(i).append('"');
+        }
+        big.append("}},\"data\":{");
+        for (int i = 0; i < 120; i++) {
+            big.append(i == 0 ? "" : ",").append("\"key").append(i).append("\":\"").append("x".repeat(i)).append('"');
+        }
+        seeds.add(review(utf8(big.append("}}").toString())));
         assertThat(files).hasSizeGreaterThan(60);
         assertThat(seeds).hasSizeGreaterThan(200);
     }
@@ -361,17 +372,22 @@ class JsonBytesDifferentialTest {
 
     // ---- mutations --------------------------------------------------------------------------------------------
 
+    /** An object of a seed: where it opens and closes, and its own keys (with their quotes). */
+    record Member(int start, int end, List<byte[]> keys) {
+    }
+
     /** Where strings and objects are in a seed: the positions the targeted mutations use. */
     record Shape(List<Integer> keyStarts, List<Integer> valueStarts, List<Integer> objectStarts,
-            List<Integer> objectDepths, List<Integer> numbers) {
+            List<Integer> objectDepths, List<Integer> numbers, List<Member> objects) {
 
         static Shape of(byte[] b) {
             List<Integer> keys = new ArrayList<>();
             List<Integer> values = new ArrayList<>();
-            List<Integer> objects = new ArrayList<>();
+            List<Integer> objectStarts = new ArrayList<>();
             List<Integer> depths = new ArrayList<>();
             List<Integer> numbers = new ArrayList<>();
-            int depth = 0;
+            List<Member> objects = new ArrayList<>();
+            java.util.ArrayDeque<Object[]> open = new java.util.ArrayDeque<>(); // {start, keys} or {start, null}
             for (int i = 0; i < b.length; i++) {
                 byte c = b[i];
                 if (c == '"') {
@@ -381,24 +397,35 @@ class JsonBytesDifferentialTest {
                         j += b[j] == '\\' ? 2 : 1;
                     }
                     int k = j + 1;
-                    while (k < b.length && b[k] == ' ') {
+                    while (k < b.length && (b[k] == ' ' || b[k] == '\n')) {
                         k++;
                     }
-                    (k < b.length && b[k] == ':' ? keys : values).add(start);
+                    boolean key = k < b.length && b[k] == ':';
+                    (key ? keys : values).add(start);
+                    if (key && !open.isEmpty() && open.peek()[1] != null && j < b.length) {
+                        @SuppressWarnings("unchecked")
+                        List<byte[]> own = (List<byte[]>) open.peek()[1];
+                        own.add(java.util.Arrays.copyOfRange(b, i, j + 1));
+                    }
                     i = j;
                 } else if (c == '{' || c == '[') {
-                    depth++;
+                    open.push(new Object[] {i, c == '{' ? new ArrayList<byte[]>() : null});
                     if (c == '{') {
-                        objects.add(i);
-                        depths.add(depth);
+                        objectStarts.add(i);
+                        depths.add(open.size());
                     }
                 } else if (c == '}' || c == ']') {
-                    depth--;
+                    Object[] top = open.pop();
+                    if (top[1] != null) {
+                        @SuppressWarnings("unchecked")
+                        List<byte[]> own = (List<byte[]>) top[1];
+                        objects.add(new Member((Integer) top[0], i, own));
+                    }
                 } else if (c >= '0' && c <= '9' || c == '-') {
                     numbers.add(i);
                 }
             }
-            return new Shape(keys, values, objects, depths, numbers);
+            return new Shape(keys, values, objectStarts, depths, numbers, objects);
         }
     }
 
@@ -429,15 +456,17 @@ class JsonBytesDifferentialTest {
                 String value = r.nextInt(4) == 0 ? randomNumber(r) : VALUES[r.nextInt(VALUES.length)];
                 return insert(seed, objectPosition(shape, r) + 1, utf8("\"zz\":" + value + ","));
             }
-            case 7: { // a duplicate of an object's first key
-                int at = objectPosition(shape, r) + 1;
-                int q = indexOf(seed, (byte) '"', at);
-                int e = q < 0 ? -1 : indexOf(seed, (byte) '"', q + 1);
-                if (e < 0) {
+            case 7: { // a duplicate of one of an object's keys, at its start or at its end
+                List<Member> withKeys = shape.objects().stream().filter(m -> !m.keys().isEmpty()).toList();
+                if (withKeys.isEmpty()) {
                     return seed;
                 }
-                byte[] key = java.util.Arrays.copyOfRange(seed, q, e + 1);
-                return insert(seed, at, concat(key, utf8(":" + (r.nextBoolean() ? "1" : "{\"x\":[]}") + ",")));
+                Member m = r.nextBoolean() ? withKeys.get(r.nextInt(withKeys.size()))
+                        : withKeys.stream().max(java.util.Comparator.comparingInt(x -> x.keys().size())).orElseThrow();
+                byte[] key = m.keys().get(r.nextInt(m.keys().size()));
+                byte[] value = utf8(r.nextBoolean() ? "1" : "{\"x\":[]}");
+                return r.nextBoolean() ? insert(seed, m.start() + 1, concat(key, utf8(":"), value, utf8(",")))
+                        : insert(seed, m.end(), concat(utf8(","), key, utf8(":"), value));
             }
             case 8: { // nesting around the limit, counted from where it goes
                 int i = r.nextInt(shape.objectStarts().size());
