@@ -92,6 +92,19 @@ class JsonBytesDifferentialTest {
                 + "\"resource\":\"pods\"},\"object\":"), object, utf8("}}"));
     }
 
+    @org.junit.jupiter.api.BeforeEach
+    void resetCounts() {
+        inputs = 0;
+        accepted = 0;
+        rejected = 0;
+        readerCompared = 0;
+    }
+
+    static void printCounts(String what) {
+        System.out.printf("JsonBytesDifferentialTest, %s: %d inputs, %d accepted and %d rejected by both; %d also "
+                + "compared as bare values%n", what, inputs, accepted, rejected, readerCompared);
+    }
+
     @Test
     void theReadersAgreeOnTheSeedsAndTheirMutants() throws Exception {
         Random random = new Random(SEED);
@@ -102,8 +115,7 @@ class JsonBytesDifferentialTest {
                 check(mutate(seed, shape, random));
             }
         }
-        System.out.printf("JsonBytesDifferentialTest: %d inputs (%d seeds), %d accepted and %d rejected by both; "
-                + "%d also compared as bare values%n", inputs, seeds.size(), accepted, rejected, readerCompared);
+        printCounts(seeds.size() + " seeds and " + MUTANTS + " mutants of each");
         assertThat(accepted).as("the mutants must include valid documents").isGreaterThan(inputs / 5);
         assertThat(rejected).as("and invalid ones").isGreaterThan(inputs / 5);
     }
@@ -154,6 +166,7 @@ class JsonBytesDifferentialTest {
             check(utf8("{\"request\":{\"object\":{\"" + "é".repeat(length / 2) + "a".repeat(length % 2) + "\":1}}}"));
             check(utf8("{\"request\":{\"object\":{\"" + "a".repeat(length - 6) + "\\u00e9\\ud83d\\ude00\":1}}}"));
         }
+        printCounts("targeted inputs");
     }
 
     // ---- the comparison ---------------------------------------------------------------------------------------
