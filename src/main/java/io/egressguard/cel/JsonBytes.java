@@ -466,14 +466,15 @@ public final class JsonBytes {
 
     /**
      * The high bit of each byte of {@code w} that ends a plain (ASCII, unescaped) string: a quote, a backslash, a
-     * control character or a byte of a multibyte sequence. Each test sets the high bit of the bytes that pass it,
-     * exactly for the lowest one (a borrow only reaches higher bytes), so the lowest bit set is exact.
+     * control character or a byte of a multibyte sequence. Only the lowest bit set is exact: a byte equal to the
+     * quote or the backslash becomes 0 in their XORs, whose subtraction of 1 then sets its high bit; a control
+     * character's subtraction of 0x20 does; a non-ASCII byte has it already; the subtractions' borrows only reach
+     * the bytes above such a byte; and an ASCII byte that is none of these keeps its high bit clear in each term.
      */
     static long special(long w) {
         long quote = w ^ 0x2222222222222222L;
         long backslash = w ^ 0x5C5C5C5C5C5C5C5CL;
-        return ((quote - ONES) & ~quote | (backslash - ONES) & ~backslash | (w - 0x2020202020202020L) & ~w | w)
-                & HIGH_BITS;
+        return ((quote - ONES) | (backslash - ONES) | (w - 0x2020202020202020L) | w) & HIGH_BITS;
     }
 
     /**

@@ -190,6 +190,28 @@ class JsonBytesTest {
         assertThat(error(bytes("[\"a", middle, ""), LIMITS).getMessage()).contains("at line 1");
     }
 
+    @Test
+    void theWordTestFindsTheFirstByteThatEndsAPlainString() {
+        java.util.Random random = new java.util.Random(7);
+        byte[] word = new byte[8];
+        for (int i = 0; i < 200_000; i++) {
+            for (int j = 0; j < 8; j++) {
+                // mostly plain ASCII, with every byte value somewhere
+                word[j] = (byte) (random.nextInt(4) == 0 ? random.nextInt(256) : 0x20 + random.nextInt(0x60));
+            }
+            int expected = 8;
+            for (int j = 0; j < 8; j++) {
+                int b = word[j] & 0xFF;
+                if (b == '"' || b == '\\' || b < 0x20 || b >= 0x80) {
+                    expected = j;
+                    break;
+                }
+            }
+            long special = JsonBytes.special(JsonBytes.word(word, 0));
+            assertThat(special == 0 ? 8 : Long.numberOfTrailingZeros(special) >>> 3).isEqualTo(expected);
+        }
+    }
+
     // ---- syntax
 
     @ParameterizedTest
