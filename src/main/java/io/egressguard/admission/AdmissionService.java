@@ -218,6 +218,8 @@ public class AdmissionService {
      * order mark), and one with an integer too large for a {@code long}, which the envelope's tree keeps exactly.
      */
     static JsonNode parseForValidation(byte[] body, Objects objects) throws BadReview {
+        // Jackson reads a body as UTF-16 or UTF-32 when one of its first two bytes is 0, and skips a byte order
+        // mark, which is not JSON whitespace
         if (body == null || body.length == 0 || body[0] == 0 || body.length > 1 && body[1] == 0
                 || !JsonBytes.startsWithObject(body)) {
             return parseForValidationWithJackson(body, objects);

@@ -3,6 +3,7 @@ package io.egressguard.cel;
 import java.util.AbstractMap;
 import java.util.AbstractSet;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.NoSuchElementException;
 import java.util.Set;
@@ -15,40 +16,65 @@ import java.util.function.BiConsumer;
  * {@link java.util.LinkedHashMap} costs a table and an object per entry.
  *
  * <p>Keys are strings and values never {@code null}. A lookup tries identity before equality, which finds keys
- * interned as {@link JsonBytes} interns them on the first comparison.
+ * interned as {@link JsonBytes} interns them on the first comparison; it looks at no more index slots than the
+ * farthest any key was placed from its own, which {@link #of} bounds.
  */
 public final class ArrayMap extends AbstractMap<String, Object> {
 
     /** Up to this many entries a lookup scans; above, it uses the index. */
     private static final int SCAN_LIMIT = 8;
+    /**
+     * The longest run of the index a key may be placed away from its slot. Keys whose hash codes collide (easily
+     * made on purpose) would make longer runs and lookups that scan them: such an object is a
+     * {@link LinkedHashMap}, whose buckets of colliding keys are trees.
+     */
+    private static final int PROBE_LIMIT = 64;
 
     /** Keys at even positions, each followed by its value. */
     private final Object[] entries;
     /** Open addressing by key hash: 1 + the entry's number, 0 for free; null when the map is small. */
     private final int[] index;
+    /** The farthest any key of the index is from its slot, so the farthest a lookup looks. */
+    private final int probes;
+
+    private ArrayMap(Object[] entries, int[] index, int probes) {
+        this.entries = entries;
+        this.index = index;
+        this.probes = probes;
+    }
 
     /**
-     * A map of {@code entries[from, to)}, keys at even offsets followed by their values; the keys must be distinct.
+     * A map of {@code entries[from, to)}, keys at even offsets followed by their values: an {@code ArrayMap}, or a
+     * {@link LinkedHashMap} when the keys' hash codes collide too much for the index. The keys must be distinct.
      */
-    ArrayMap(Object[] entries, int from, int to) {
+    static Map<String, Object> of(Object[] entries, int from, int to) {
         Object[] own = new Object[to - from];
         System.arraycopy(entries, from, own, 0, own.length);
-        this.entries = own;
         int size = own.length >> 1;
         if (size <= SCAN_LIMIT) {
-            this.index = null;
-        } else {
-            int[] table = new int[Integer.highestOneBit(size * 2 - 1) << 1];
-            int mask = table.length - 1;
-            for (int i = 0; i < size; i++) {
-                int slot = spread(own[2 * i].hashCode()) & mask;
-                while (table[slot] != 0) {
-                    slot = (slot + 1) & mask;
-                }
-                table[slot] = i + 1;
-            }
-            this.index = table;
+            return new ArrayMap(own, null, 0);
         }
+        int[] table = new int[Integer.highestOneBit(size * 2 - 1) << 1];
+        int mask = table.length - 1;
+        int longest = 0;
+        for (int i = 0; i < size; i++) {
+            int slot = spread(own[2 * i].hashCode()) & mask;
+            int probe = 0;
+            while (table[slot] != 0) {
+                slot = (slot + 1) & mask;
+                probe++;
+            }
+            if (probe > PROBE_LIMIT) {
+                Map<String, Object> map = new LinkedHashMap<>((int) (size / 0.75f) + 1);
+                for (int j = 0; j < own.length; j += 2) {
+                    map.put((String) own[j], own[j + 1]);
+                }
+                return map;
+            }
+            longest = Math.max(longest, probe);
+            table[slot] = i + 1;
+        }
+        return new ArrayMap(own, table, longest);
     }
 
     private static int spread(int h) {
@@ -79,7 +105,8 @@ public final class ArrayMap extends AbstractMap<String, Object> {
         }
         int h = key.hashCode();
         int mask = index.length - 1;
-        for (int slot = spread(h) & mask; ; slot = (slot + 1) & mask) {
+        int slot = spread(h) & mask;
+        for (int probe = 0; probe <= probes; probe++, slot = (slot + 1) & mask) {
             int e = index[slot];
             if (e == 0) {
                 return -1;
@@ -89,6 +116,7 @@ public final class ArrayMap extends AbstractMap<String, Object> {
                 return 2 * (e - 1);
             }
         }
+        return -1;
     }
 
     @Override

@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NoSuchElementException;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -24,7 +25,7 @@ class ArrayMapTest {
             entries[3 + 2 * i] = (long) i;
             same.put(key, (long) i);
         }
-        return new ArrayMap(entries, 2, 2 + 2 * size);
+        return (ArrayMap) ArrayMap.of(entries, 2, 2 + 2 * size);
     }
 
     @ParameterizedTest
@@ -80,6 +81,43 @@ class ArrayMapTest {
         assertThatThrownBy(() -> first.setValue(2L)).isInstanceOf(UnsupportedOperationException.class);
         assertThatThrownBy(it::remove).isInstanceOf(UnsupportedOperationException.class);
         assertThat(map).hasSize(size);
+    }
+
+    /** 2^bits distinct keys with one hash code: "Aa" and "BB" hash alike. */
+    static List<String> colliding(int bits) {
+        List<String> keys = new java.util.ArrayList<>();
+        for (int i = 0; i < 1 << bits; i++) {
+            StringBuilder key = new StringBuilder();
+            for (int b = 0; b < bits; b++) {
+                key.append((i >> b & 1) == 0 ? "Aa" : "BB");
+            }
+            keys.add(key.toString().intern());
+        }
+        return keys;
+    }
+
+    @Test
+    void keysWithCollidingHashCodesGiveALinkedHashMapNotALongScan() {
+        List<String> keys = colliding(14);
+        assertThat(keys.stream().mapToInt(String::hashCode).distinct().count()).isEqualTo(1);
+        Object[] entries = new Object[2 * keys.size()];
+        for (int i = 0; i < keys.size(); i++) {
+            entries[2 * i] = keys.get(i);
+            entries[2 * i + 1] = (long) i;
+        }
+        long start = System.nanoTime();
+        Map<String, Object> map = ArrayMap.of(entries, 0, entries.length);
+        assertThat(map).isInstanceOf(LinkedHashMap.class).hasSize(keys.size());
+        assertThat(map.get(keys.get(12_345))).isEqualTo(12_345L);
+        assertThat(map.keySet()).containsExactlyElementsOf(keys);
+        assertThat(System.nanoTime() - start).isLessThan(2_000_000_000L);
+        // a few collisions stay an ArrayMap, whose lookups still find every key
+        Map<String, Object> few = ArrayMap.of(entries, 0, 2 * 40);
+        assertThat(few).isInstanceOf(ArrayMap.class);
+        for (int i = 0; i < 40; i++) {
+            assertThat(few.get(new String(keys.get(i).toCharArray()))).isEqualTo((long) i);
+        }
+        assertThat(few.get(keys.get(41))).isNull();
     }
 
     @ParameterizedTest

@@ -245,6 +245,22 @@ class JsonBytesTest {
     }
 
     @Test
+    void objectsWithManyKeysWhoseHashCodesCollideAreReadQuickly() throws Exception {
+        List<String> keys = ArrayMapTest.colliding(15);
+        StringBuilder json = new StringBuilder("{");
+        for (int i = 0; i < keys.size(); i++) {
+            json.append(i == 0 ? "" : ",").append('"').append(keys.get(i)).append("\":").append(i);
+        }
+        long start = System.nanoTime();
+        Map<?, ?> m = (Map<?, ?>) read(json + "}");
+        assertThat(m).hasSize(keys.size());
+        assertThat(m.get(keys.get(30_000))).isEqualTo(30_000L);
+        assertThat(error(json + ",\"" + keys.get(20_000) + "\":1}").problem())
+                .isEqualTo("Duplicate field '" + keys.get(20_000) + "'");
+        assertThat(System.nanoTime() - start).isLessThan(5_000_000_000L);
+    }
+
+    @Test
     void nestingDeeperThanTheLimitIsRejectedWithoutOverflowingTheStack() throws Exception {
         assertThat(read("[".repeat(200) + "]".repeat(200))).isNotNull();
         assertThat(read("{\"a\":".repeat(199) + "[]" + "}".repeat(199))).isNotNull();
