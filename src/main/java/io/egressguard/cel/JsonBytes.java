@@ -28,8 +28,9 @@ import java.util.Set;
  * as Jackson counts them (the digits of a float's integer, fraction and exponent parts); name lengths in UTF-8
  * bytes. The differential test ({@code JsonBytesDifferentialTest}) holds the two readers to this.
  *
- * <p>Objects are immutable {@link ArrayMap}s (or, for keys whose hash codes collide too much, {@link java.util.LinkedHashMap}s);
- * arrays {@link ArrayList}s; the caller must not change either while an evaluation uses them (as {@link CelJson}'s).
+ * <p>Objects are immutable {@link ArrayMap}s (or, for keys whose hash codes collide too much,
+ * {@link java.util.LinkedHashMap}s); arrays {@link ArrayList}s; the caller must not change either while an evaluation
+ * uses them (as {@link CelJson}'s).
  *
  * <p>Object keys are canonical: equal key text gives the same, interned, {@link String} instance (as Jackson
  * interns names), so lookups with interned names, as {@link FastProgram}'s, hit by identity. A small table keyed

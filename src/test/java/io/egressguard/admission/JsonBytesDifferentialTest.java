@@ -74,7 +74,8 @@ class JsonBytesDifferentialTest {
         StringBuilder big = new StringBuilder("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{"
                 + "\"name\":\"big\",\"labels\":{");
         for (int i = 0; i < 40; i++) {
-            big.append(i == 0 ? "" : ",").append("\"example.com/label-").append(i).append("\":\"v").append(i).append('"');
+            big.append(i == 0 ? "" : ",").append("\"example.com/label-").append(i).append("\":\"v").append(i)
+                    .append('"');
         }
         big.append("}},\"data\":{");
         for (int i = 0; i < 120; i++) {
@@ -510,7 +511,8 @@ class JsonBytesDifferentialTest {
                         : insert(seed, at, bytes(seed[at] & 0xFF));
             }
             case 12: // structural punctuation somewhere
-                return insert(seed, r.nextInt(seed.length + 1), utf8(String.valueOf(PUNCTUATION.charAt(r.nextInt(PUNCTUATION.length())))));
+                return insert(seed, r.nextInt(seed.length + 1),
+                        utf8(String.valueOf(PUNCTUATION.charAt(r.nextInt(PUNCTUATION.length())))));
             case 13: { // the objects of the request turned into something else
                 String[] fields = {"\"object\":", "\"oldObject\":", "\"options\":", "\"request\":", "\"uid\":"};
                 String field = fields[r.nextInt(fields.length)];

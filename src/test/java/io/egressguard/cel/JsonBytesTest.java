@@ -274,7 +274,8 @@ class JsonBytesTest {
     @Test
     void stringNumberAndNameLengthsAreLimited() throws Exception {
         JsonBytes.Limits small = new JsonBytes.Limits(10, 5, 3, 4);
-        assertThat(JsonBytes.read(utf8("[\"abcde\",\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\",\"😀😀é\"]"), small).value())
+        String fits = "[\"abcde\",\"\\u00e9\\u00e9\\u00e9\\u00e9\\u00e9\",\"😀😀é\"]";
+        assertThat(JsonBytes.read(utf8(fits), small).value())
                 .isEqualTo(List.of("abcde", "ééééé", "😀😀é"));
         assertThat(error(utf8("[\"abcdef\"]"), small).problem())
                 .isEqualTo("String value length (6) exceeds the maximum allowed (5)");
@@ -319,14 +320,15 @@ class JsonBytesTest {
         assertThat(e.line()).isEqualTo(2);
         assertThat(e.column()).isEqualTo(9);
         assertThat(e.getStackTrace()).isEmpty();
-        assertThat(error("{\r\n\"a\":1,\r\n\"a\":2}").getMessage()).isEqualTo("Duplicate field 'a' at line 3, column 1");
+        assertThat(error("{\r\n\"a\":1,\r\n\"a\":2}").getMessage())
+                .isEqualTo("Duplicate field 'a' at line 3, column 1");
         assertThat(error("{\r\"a\":1,\r\"a\":2}").getMessage()).isEqualTo("Duplicate field 'a' at line 3, column 1");
         assertThat(error("[1,\n2,\n").getMessage()).isEqualTo("Unexpected end-of-input: expected a value at line 3, "
                 + "column 1");
-        assertThat(error("[1;2]").getMessage()).isEqualTo("Unexpected character (';' (code 59)): was expecting comma to "
-                + "separate Array entries at line 1, column 3");
-        assertThat(error("{\"a\":\"x\ty\"}").getMessage()).isEqualTo("Illegal unquoted character ((CTRL-CHAR, code 9)): "
-                + "has to be escaped using backslash to be included in string value at line 1, column 8");
+        assertThat(error("[1;2]").getMessage()).isEqualTo("Unexpected character (';' (code 59)): was expecting comma "
+                + "to separate Array entries at line 1, column 3");
+        assertThat(error("{\"a\":\"x\ty\"}").getMessage()).isEqualTo("Illegal unquoted character ((CTRL-CHAR, code "
+                + "9)): has to be escaped using backslash to be included in string value at line 1, column 8");
         assertThat(error("[\u0001]").getMessage()).isEqualTo("Illegal character ((CTRL-CHAR, code 1)): only regular "
                 + "white space (\\r, \\n, \\t) is allowed between tokens at line 1, column 2");
         assertThat(error("[tru]").problem()).startsWith("Unrecognized token 'tru'");
