@@ -8,8 +8,16 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import com.fasterxml.jackson.databind.node.DoubleNode;
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.LongNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import dev.cel.common.values.NullValue;
 import io.egressguard.Settings;
+import io.egressguard.cel.JsonBytes;
 import io.egressguard.policy.AdmissionAttributes;
 import io.egressguard.policy.Decision;
 import io.egressguard.policy.Evaluation;
@@ -62,9 +70,10 @@ public class AdmissionService {
             .build();
 
     /**
-     * The validation path's reader: the same limits, with duplicate keys detected by the reader itself (the objects'
-     * in {@link io.egressguard.cel.CelJson#read}, the envelope's in {@link #parseForValidation} and in the trees),
-     * which costs less than the parser's detection on every object.
+     * The Jackson-based validation reader ({@link #parseForValidationWithJackson}, which {@link #parseForValidation}
+     * falls back to): the same limits, with duplicate keys detected by the reader itself (the objects' in
+     * {@link io.egressguard.cel.CelJson#read}, the envelope's in {@link #parseForValidationWithJackson} and in the
+     * trees), which costs less than the parser's detection on every object.
      */
     static final ObjectMapper STREAM_MAPPER = JsonMapper.builder()
             .disable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -72,12 +81,17 @@ public class AdmissionService {
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .build();
 
+    /** The validation path's reader's limits: the same as the mappers'. */
+    static final JsonBytes.Limits LIMITS = new JsonBytes.Limits(MAX_DEPTH, 4 * 1024 * 1024, 100,
+            StreamReadConstraints.DEFAULT_MAX_NAME_LEN);
+
     static {
         for (ObjectMapper m : List.of(MAPPER, STREAM_MAPPER)) {
             m.getFactory().setStreamReadConstraints(StreamReadConstraints.builder()
-                    .maxNestingDepth(MAX_DEPTH)
-                    .maxStringLength(4 * 1024 * 1024)
-                    .maxNumberLength(100)
+                    .maxNestingDepth(LIMITS.maxDepth())
+                    .maxStringLength(LIMITS.maxStringLength())
+                    .maxNumberLength(LIMITS.maxNumberLength())
+                    .maxNameLength(LIMITS.maxNameLength())
                     .build());
         }
     }
@@ -196,12 +210,87 @@ public class AdmissionService {
     }
 
     /**
-     * Reads a review for validation: the envelope as a tree, {@code request.object} and {@code request.oldObject}
-     * straight into CEL values (into {@code objects}), which is what the policies evaluate; the tree of the objects
-     * is never built. A body whose top level is not an object is read as a whole, for the envelope checks to
-     * report.
+     * Reads a review for validation: {@code request.object} and {@code request.oldObject} straight into CEL values
+     * (into {@code objects}), which is what the policies evaluate, and the rest, the envelope, as a tree. The whole
+     * body is read by {@link JsonBytes}; a body that the Jackson path reads differently is read by
+     * {@link #parseForValidationWithJackson}: one whose top level is not an object (the envelope checks report it,
+     * as the Jackson path reads it) or that is not plain UTF-8 (Jackson detects UTF-16 and UTF-32 and skips a byte
+     * order mark), and one with an integer too large for a {@code long}, which the envelope's tree keeps exactly.
      */
     static JsonNode parseForValidation(byte[] body, Objects objects) throws BadReview {
+        // Jackson reads a body as UTF-16 or UTF-32 when one of its first two bytes is 0, and skips a byte order
+        // mark, which is not JSON whitespace
+        if (body == null || body.length == 0 || body[0] == 0 || body.length > 1 && body[1] == 0
+                || !JsonBytes.startsWithObject(body)) {
+            return parseForValidationWithJackson(body, objects);
+        }
+        JsonBytes.Result read;
+        try {
+            read = JsonBytes.read(body, LIMITS);
+        } catch (JsonBytes.Malformed e) {
+            throw new BadReview("malformed JSON: " + e.getMessage());
+        }
+        if (read.bigInteger()) {
+            return parseForValidationWithJackson(body, objects);
+        }
+        ObjectNode root = MAPPER.createObjectNode();
+        for (Map.Entry<?, ?> e : ((Map<?, ?>) read.value()).entrySet()) {
+            String name = (String) e.getKey();
+            if (name.equals("request") && e.getValue() instanceof Map<?, ?> fields) {
+                ObjectNode request = root.putObject("request");
+                for (Map.Entry<?, ?> f : fields.entrySet()) {
+                    String field = (String) f.getKey();
+                    Object value = f.getValue();
+                    if (field.equals("object") || field.equals("oldObject")) {
+                        if (!(value instanceof Map) && value != NullValue.NULL_VALUE) {
+                            throw new BadReview("request." + field + " must be an object or null");
+                        }
+                        if (value instanceof Map) {
+                            if (field.equals("object")) {
+                                objects.object = value;
+                            } else {
+                                objects.oldObject = value;
+                            }
+                        }
+                    } else {
+                        request.set(field, tree(value));
+                    }
+                }
+            } else {
+                root.set(name, tree(e.getValue()));
+            }
+        }
+        return root;
+    }
+
+    /** A CEL value as the tree Jackson reads from the same JSON (integers that fit in an int are IntNodes). */
+    private static JsonNode tree(Object value) {
+        if (value instanceof String s) {
+            return TextNode.valueOf(s);
+        } else if (value instanceof Map<?, ?> map) {
+            ObjectNode node = MAPPER.createObjectNode();
+            map.forEach((k, v) -> node.set((String) k, tree(v)));
+            return node;
+        } else if (value instanceof List<?> list) {
+            ArrayNode node = MAPPER.createArrayNode();
+            list.forEach(v -> node.add(tree(v)));
+            return node;
+        } else if (value instanceof Long l) {
+            return l == l.intValue() ? IntNode.valueOf(l.intValue()) : LongNode.valueOf(l);
+        } else if (value instanceof Double d) {
+            return DoubleNode.valueOf(d);
+        } else if (value instanceof Boolean b) {
+            return BooleanNode.valueOf(b);
+        }
+        return NullNode.getInstance();
+    }
+
+    /**
+     * The Jackson-based reading of {@link #parseForValidation}: the envelope as a tree, the objects with
+     * {@link io.egressguard.cel.CelJson#read}. A body whose top level is not an object is read as a whole, for the
+     * envelope checks to report.
+     */
+    static JsonNode parseForValidationWithJackson(byte[] body, Objects objects) throws BadReview {
         if (body == null || body.length == 0) {
             return parse(body);
         }
