@@ -207,6 +207,20 @@ public class AdmissionService {
     static final class Objects {
         Object object;
         Object oldObject;
+
+        /** Keeps {@code request.object} or {@code request.oldObject} as read: an object (a map) or null. */
+        void set(String field, Object value) throws BadReview {
+            if (!(value instanceof Map) && value != NullValue.NULL_VALUE) {
+                throw new BadReview("request." + field + " must be an object or null");
+            }
+            if (value instanceof Map) {
+                if (field.equals("object")) {
+                    object = value;
+                } else {
+                    oldObject = value;
+                }
+            }
+        }
     }
 
     /**
@@ -242,16 +256,7 @@ public class AdmissionService {
                     String field = (String) f.getKey();
                     Object value = f.getValue();
                     if (field.equals("object") || field.equals("oldObject")) {
-                        if (!(value instanceof Map) && value != NullValue.NULL_VALUE) {
-                            throw new BadReview("request." + field + " must be an object or null");
-                        }
-                        if (value instanceof Map) {
-                            if (field.equals("object")) {
-                                objects.object = value;
-                            } else {
-                                objects.oldObject = value;
-                            }
-                        }
+                        objects.set(field, value);
                     } else {
                         request.set(field, tree(value));
                     }
@@ -320,17 +325,7 @@ public class AdmissionService {
                             } else {
                                 oldObject = true;
                             }
-                            Object value = io.egressguard.cel.CelJson.read(p);
-                            if (!(value instanceof Map) && value != dev.cel.common.values.NullValue.NULL_VALUE) {
-                                throw new BadReview("request." + field + " must be an object or null");
-                            }
-                            if (value instanceof Map) {
-                                if (field.equals("object")) {
-                                    objects.object = value;
-                                } else {
-                                    objects.oldObject = value;
-                                }
-                            }
+                            objects.set(field, io.egressguard.cel.CelJson.read(p));
                         } else {
                             if (request.has(field)) {
                                 throw io.egressguard.cel.CelJson.duplicate(p, field);
