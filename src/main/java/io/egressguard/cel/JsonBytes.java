@@ -236,19 +236,10 @@ public final class JsonBytes {
             entries[top] = key;
             entries[top + 1] = value;
             sp = top + 2;
-            p = skipWhitespace(pos);
-            if (p >= end) {
-                throw eof("expected close marker for Object");
-            }
-            byte b = buf[p];
-            if (b == ',') {
-                p = skipWhitespace(p + 1);
-            } else if (b == '}') {
-                pos = p + 1;
+            if (closes('}', "Object")) {
                 break;
-            } else {
-                throw unexpected(p, "was expecting comma to separate Object entries");
             }
+            p = pos;
         }
         Map<String, Object> map = ArrayMap.of(stack, base, sp);
         sp = base;
@@ -269,19 +260,10 @@ public final class JsonBytes {
         while (true) {
             pos = p;
             push(value(depth));
-            p = skipWhitespace(pos);
-            if (p >= end) {
-                throw eof("expected close marker for Array");
-            }
-            byte b = buf[p];
-            if (b == ',') {
-                p = skipWhitespace(p + 1);
-            } else if (b == ']') {
-                pos = p + 1;
+            if (closes(']', "Array")) {
                 break;
-            } else {
-                throw unexpected(p, "was expecting comma to separate Array entries");
             }
+            p = pos;
         }
         List<Object> list = new ArrayList<>(sp - base);
         for (int i = base; i < sp; i++) {
@@ -289,6 +271,27 @@ public final class JsonBytes {
         }
         sp = base;
         return list;
+    }
+
+    /**
+     * After an entry of an Object or Array ({@code kind}): true at its {@code close} (then {@link #pos} is just after
+     * it), false at a comma (then {@link #pos} is at the next entry, after whitespace).
+     */
+    private boolean closes(char close, String kind) throws Malformed {
+        int p = skipWhitespace(pos);
+        if (p >= end) {
+            throw eof("expected close marker for " + kind);
+        }
+        byte b = buf[p];
+        if (b == ',') {
+            pos = skipWhitespace(p + 1);
+            return false;
+        }
+        if (b == close) {
+            pos = p + 1;
+            return true;
+        }
+        throw unexpected(p, "was expecting comma to separate " + kind + " entries");
     }
 
     private void push(Object o) {
