@@ -15,11 +15,13 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HexFormat;
@@ -27,6 +29,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.zip.CRC32;
+import java.util.zip.CRC32C;
 
 /**
  * The checked ASTs of the built-in policies' CEL expressions, made once at build time ({@link #main}, run by the
@@ -145,30 +149,33 @@ public final class PrecompiledExpressions {
     }
 
     /**
-     * A digest of everything besides the text that decides what an expression checks to: the format, the options,
-     * every declaration and macro of {@code cel}, and the class files listed in {@link #CODE}.
+     * A fingerprint of everything besides the text that decides what an expression checks to: the format, the
+     * options, every declaration and macro of {@code cel}, and the class files listed in {@link #CODE}.
      *
-     * @return the digest, or null when it cannot be computed (class files are not readable, as in a native image)
+     * <p>It is a checksum, not a cryptographic digest: the table is made by the build that packages it, and the
+     * fingerprint only has to tell when a table meets an environment from another build (a changed library, option
+     * or declaration), not resist someone who can change the application's jars. Two CRCs of different polynomials
+     * and the length of what was summed miss such a change with a probability of about 2^-64; both
+     * CRCs are computed by CPU instructions even before the JIT compiles anything. A SHA-256 of the same half
+     * megabyte cost about 40 ms of CPU at startup, plus some 150 ms for the JIT to compile its loop.
+     *
+     * @return the fingerprint, or null when it cannot be computed (class files are not readable, as in a native image)
      */
     static byte[] fingerprint(Cel cel) {
-        MessageDigest sha = sha256();
-        sha.update(FORMAT.getBytes(StandardCharsets.UTF_8));
+        Checksum sum = new Checksum();
+        sum.update(FORMAT);
         CelOptions options = cel.toCheckerBuilder().options();
-        sha.update(options.toString().getBytes(StandardCharsets.UTF_8));
+        sum.update(options.toString());
         if (!(cel instanceof EnvVisitable visitable)) {
             return null;
         }
-        // sorted, so that the digest does not depend on the order in which libraries were added
-        Map<String, byte[]> declarations = new TreeMap<>();
+        // sorted, so that the fingerprint does not depend on the order in which libraries were added
+        Map<String, List<Decl>> declarations = new TreeMap<>();
         Map<String, String> macros = new TreeMap<>();
         visitable.accept(new EnvVisitor() {
             @Override
             public void visitDecl(String name, List<Decl> decls) {
-                ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-                for (Decl d : decls) {
-                    bytes.writeBytes(d.toByteArray());
-                }
-                declarations.merge(name, bytes.toByteArray(), PrecompiledExpressions::concat);
+                declarations.computeIfAbsent(name, n -> new ArrayList<>()).addAll(decls);
             }
 
             @Override
@@ -177,24 +184,51 @@ public final class PrecompiledExpressions {
                         + macro.isReceiverStyle() + "/" + macro.isVariadic());
             }
         });
-        declarations.forEach((name, bytes) -> {
-            sha.update(name.getBytes(StandardCharsets.UTF_8));
-            sha.update(bytes);
+        declarations.forEach((name, decls) -> {
+            sum.update(name);
+            for (Decl d : decls) {
+                sum.update(d.toByteArray());
+            }
         });
-        macros.forEach((key, macro) -> sha.update((key + "=" + macro + "\n").getBytes(StandardCharsets.UTF_8)));
+        macros.forEach((key, macro) -> sum.update(key + "=" + macro));
         ClassLoader loader = PrecompiledExpressions.class.getClassLoader();
         for (String className : CODE) {
             try (InputStream in = loader.getResourceAsStream(className.replace('.', '/') + ".class")) {
                 if (in == null) {
                     return null;
                 }
-                sha.update(className.getBytes(StandardCharsets.UTF_8));
-                sha.update(in.readAllBytes());
+                sum.update(className);
+                sum.update(in.readAllBytes());
             } catch (IOException e) {
                 return null;
             }
         }
-        return sha.digest();
+        return sum.value();
+    }
+
+    /** CRC-32C and CRC-32 of a sequence of byte strings, each prefixed with its length, and their total length. */
+    private static final class Checksum {
+        private final CRC32C crc32c = new CRC32C();
+        private final CRC32 crc32 = new CRC32();
+        private long length;
+
+        void update(String text) {
+            update(text.getBytes(StandardCharsets.UTF_8));
+        }
+
+        void update(byte[] bytes) {
+            byte[] prefix = ByteBuffer.allocate(4).putInt(bytes.length).array();
+            crc32c.update(prefix);
+            crc32.update(prefix);
+            crc32c.update(bytes);
+            crc32.update(bytes);
+            length += 4L + bytes.length;
+        }
+
+        byte[] value() {
+            return ByteBuffer.allocate(16).putInt((int) crc32c.getValue()).putInt((int) crc32.getValue())
+                    .putLong(length).array();
+        }
     }
 
     /** The key of a text: SHA-256 of the fingerprint and the text. */
@@ -290,12 +324,6 @@ public final class PrecompiledExpressions {
         Files.write(out, write(fingerprint, asts));
         System.out.println("precompiled CEL: " + asts.size() + " expressions of " + sources.size() + " policies"
                 + (failed > 0 ? " (" + failed + " did not compile and are left out)" : "") + " -> " + out);
-    }
-
-    private static byte[] concat(byte[] a, byte[] b) {
-        byte[] out = Arrays.copyOf(a, a.length + b.length);
-        System.arraycopy(b, 0, out, a.length, b.length);
-        return out;
     }
 
     private static MessageDigest sha256() {
