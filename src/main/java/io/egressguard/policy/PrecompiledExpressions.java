@@ -3,13 +3,11 @@ package io.egressguard.policy;
 import dev.cel.bundle.Cel;
 import dev.cel.common.CelAbstractSyntaxTree;
 import dev.cel.common.CelOptions;
-import dev.cel.common.CelProtoAbstractSyntaxTree;
-import dev.cel.common.CelSource;
 import dev.cel.common.internal.EnvVisitable;
 import dev.cel.common.internal.EnvVisitor;
-import dev.cel.expr.CheckedExpr;
 import dev.cel.expr.Decl;
 import dev.cel.parser.CelMacro;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -46,8 +44,9 @@ import java.util.zip.CRC32C;
  * that is not in the table, or a table made for another environment, is simply compiled as before; where class files
  * cannot be read (a native image) the table is not used at all.
  *
- * <p>ASTs are stored as {@code dev.cel.expr.CheckedExpr} protobufs, cel-java's own serialized form; the source text,
- * which that form leaves out, is put back on load, so a stored AST equals the freshly compiled one.
+ * <p>ASTs are stored in {@link AstCodec}'s form, which reads back into cel-java's AST objects faster than cel-java's
+ * own protobuf form; the source text, which it leaves out, is put back on load, so a stored AST equals the freshly
+ * compiled one. An AST that the form cannot represent exactly is left out of the table, and so compiled at load.
  */
 public final class PrecompiledExpressions {
 
@@ -55,7 +54,7 @@ public final class PrecompiledExpressions {
     public static final String RESOURCE = "policies/PRECOMPILED";
 
     /** Changes whenever the layout of the table or the meaning of its keys changes. */
-    static final String FORMAT = "egress-guard precompiled CEL, format 1";
+    static final String FORMAT = "egress-guard precompiled CEL, format 2";
     private static final int MAGIC = 0x45474331; // "EGC1"
 
     /**
@@ -85,7 +84,7 @@ public final class PrecompiledExpressions {
     static final PrecompiledExpressions NONE = new PrecompiledExpressions(new byte[0], Map.of());
 
     private final byte[] fingerprint;
-    /** Serialized {@code CheckedExpr} by hex key; decoded on lookup, so loading the table costs only its reading. */
+    /** Stored ASTs ({@link AstCodec}) by hex key; decoded on lookup, so loading the table costs only its reading. */
     private final Map<String, byte[]> entries;
 
     private PrecompiledExpressions(byte[] fingerprint, Map<String, byte[]> entries) {
@@ -128,24 +127,10 @@ public final class PrecompiledExpressions {
             return null;
         }
         try {
-            CelAbstractSyntaxTree ast = CelProtoAbstractSyntaxTree.fromCheckedExpr(CheckedExpr.parseFrom(stored))
-                    .getAst();
-            return withText(ast, text);
+            return AstCodec.decode(stored, text);
         } catch (IOException | RuntimeException e) {
             return null; // an unreadable entry is compiled instead
         }
-    }
-
-    /** The AST with its source text put back ({@code CheckedExpr} keeps positions and line offsets, not the text). */
-    static CelAbstractSyntaxTree withText(CelAbstractSyntaxTree ast, String text) {
-        CelSource stored = ast.getSource();
-        CelSource source = CelSource.newBuilder(text)
-                .setDescription(stored.getDescription())
-                .addPositionsMap(stored.getPositionsMap())
-                .addAllMacroCalls(stored.getMacroCalls())
-                .addAllExtensions(stored.getExtensions())
-                .build();
-        return CelAbstractSyntaxTree.newCheckedAst(ast.getExpr(), source, ast.getReferenceMap(), ast.getTypeMap());
     }
 
     /**
@@ -263,11 +248,19 @@ public final class PrecompiledExpressions {
         return new PrecompiledExpressions(stored, Map.copyOf(entries));
     }
 
-    /** Writes a table of checked ASTs by text, in key order (the same input gives the same bytes). */
+    /**
+     * Writes a table of checked ASTs by text, in key order (the same input gives the same bytes). An AST that
+     * {@link AstCodec} cannot store exactly is left out.
+     */
     static byte[] write(byte[] fingerprint, Map<String, CelAbstractSyntaxTree> asts) throws IOException {
         Map<String, byte[]> sorted = new TreeMap<>();
-        asts.forEach((text, ast) -> sorted.put(key(fingerprint, text),
-                CelProtoAbstractSyntaxTree.fromCelAst(ast).toCheckedExpr().toByteArray()));
+        asts.forEach((text, ast) -> {
+            try {
+                sorted.put(key(fingerprint, text), AstCodec.encode(ast));
+            } catch (IllegalArgumentException e) {
+                // compiled at load, as any text that is not in the table
+            }
+        });
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         try (DataOutputStream out = new DataOutputStream(bytes)) {
             out.writeInt(MAGIC);
@@ -320,10 +313,13 @@ public final class PrecompiledExpressions {
                 failed++;
             }
         }
+        byte[] table = write(fingerprint, asts);
+        int unstored = asts.size() - read(new ByteArrayInputStream(table), fingerprint).size();
         Files.createDirectories(out.toAbsolutePath().getParent());
-        Files.write(out, write(fingerprint, asts));
-        System.out.println("precompiled CEL: " + asts.size() + " expressions of " + sources.size() + " policies"
-                + (failed > 0 ? " (" + failed + " did not compile and are left out)" : "") + " -> " + out);
+        Files.write(out, table);
+        System.out.println("precompiled CEL: " + (asts.size() - unstored) + " expressions of " + sources.size()
+                + " policies" + (failed > 0 ? " (" + failed + " did not compile and are left out)" : "")
+                + (unstored > 0 ? " (" + unstored + " cannot be stored and are compiled at load)" : "") + " -> " + out);
     }
 
     private static MessageDigest sha256() {
