@@ -115,6 +115,11 @@ public class Warmup {
             try {
                 detail += ", warm-up=" + inProcess(service, samples, mutate, Math.min(iterations, IN_PROCESS_ROUNDS));
             } catch (RuntimeException e) {
+                if (io.quarkus.arc.Arc.container() == null || !io.quarkus.arc.Arc.container().isRunning()) {
+                    // the server stopped while starting (a port already in use, say): its own error says why
+                    LOG.debugf("warm-up stopped with the server: %s", e.getMessage());
+                    return;
+                }
                 // as when the warm-up ran inside startup: a sample that fails is a broken build, not a server
                 LOG.errorf(e, "warm-up failed; stopping");
                 io.quarkus.runtime.Quarkus.asyncExit(1);

@@ -21,6 +21,26 @@ class ServeCommandTest {
     }
 
     @Test
+    void inMemoryKeyStoresGetOneKeyDerivationRoundUnlessTheOperatorChoseOtherwise() {
+        String before = System.getProperty(ServeCommand.PKCS12_KEY_ROUNDS);
+        try {
+            System.clearProperty(ServeCommand.PKCS12_KEY_ROUNDS);
+            ServeCommand.lightInMemoryKeyStores();
+            assertThat(System.getProperty(ServeCommand.PKCS12_KEY_ROUNDS)).isEqualTo("1");
+
+            System.setProperty(ServeCommand.PKCS12_KEY_ROUNDS, "20000");
+            ServeCommand.lightInMemoryKeyStores();
+            assertThat(System.getProperty(ServeCommand.PKCS12_KEY_ROUNDS)).isEqualTo("20000");
+        } finally {
+            if (before == null) {
+                System.clearProperty(ServeCommand.PKCS12_KEY_ROUNDS);
+            } else {
+                System.setProperty(ServeCommand.PKCS12_KEY_ROUNDS, before);
+            }
+        }
+    }
+
+    @Test
     void aSecretAndCertificateFilesAreAlternatives() {
         StringWriter err = new StringWriter();
 
