@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # HTTP benchmark of the webhook in JVM mode, driven by wrk over HTTPS keep-alive with real AdmissionReview bodies.
-# Reports startup to ready, the first request after ready, throughput and p50/p90/p99 at fixed rates and at
-# saturation for a 10 KB Pod, a Deployment and a NetworkPolicy, the same for the server's no-op endpoint (the floor),
+# Reports startup to ready and the first request after ready (median of three starts), throughput and p50/p90/p99
+# at fixed rates and at saturation for a 10 KB Pod, a Deployment and a NetworkPolicy, the same for the server's
+# no-op endpoint (the floor), the CPU time the hypervisor stole from this machine during each run,
 # RSS under load (sampled every second) with the Deployment's JVM flags and environment and the launcher's
 # class-data-sharing archive (as the JVM image has its own), and the cost of 100 extra user policies on other kinds
 # (two fresh servers, warmed up alike, measured in alternating runs). The server is warmed up to steady state first.
 # Usage: ./egress-guard bench [SECONDS]     (default 15 s per run; about 14 minutes in all, 7 with 8-second runs)
 #   EGRESS_GUARD_CDS=0 runs the server without the archive
-#   BENCH_PORT (18643; the comparison also uses the next port), BENCH_ROUNDS (3 alternating runs per server)
+#   BENCH_PORT (18643; the comparison also uses the next port), BENCH_ROUNDS (3 alternating runs per server),
+#   BENCH_QUIET_STEAL (5: runs during which the hypervisor stole more than 5% of the CPU time are repeated)
 set -uo pipefail
 home="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$home"
@@ -52,8 +54,9 @@ trap cleanup EXIT
 now_ms() { date +%s%3N; }
 
 start_server() { # $1: extra args; $2: port (default $port); $3: log name (default server)
-  local t0 t1 p="${2:-$port}" log="$out/${3:-server}.log"
+  local t0 t1 mark p="${2:-$port}" log="$out/${3:-server}.log"
   : >"$log"
+  mark=$(cpu_mark)
   t0=$(now_ms)
   # shellcheck disable=SC2086
   env "${server_env[@]}" java $heap_flags $cds_flags -jar "$jar" serve --port "$p" --host 127.0.0.1 --tls-dir "$out/tls" $1 \
@@ -62,13 +65,32 @@ start_server() { # $1: extra args; $2: port (default $port); $3: log name (defau
   wait_ready "$pid" "$p" "$log"
   t1=$(now_ms)
   startup_ms=$((t1 - t0))
+  startup_steal=$(steal_since "$mark")
 }
 
 stop_server() { cleanup; pid=""; pid2=""; }
 
 run_wrk() { # $1 path, $2 body file, $3 connections, $4 delay ms, $5 seconds, $6 port (default $port)
-  BODY="$2" DELAY_MS="$4" wrk -t1 -c"$3" -d"$5"s --timeout 5s -s src/bench/post.lua \
-    "https://localhost:${6:-$port}$1" 2>&1 | grep '^RESULT' | sed 's/^RESULT //'
+  local mark r
+  mark=$(cpu_mark)
+  r=$(BODY="$2" DELAY_MS="$4" wrk -t1 -c"$3" -d"$5"s --timeout 5s -s src/bench/post.lua \
+    "https://localhost:${6:-$port}$1" 2>&1 | grep '^RESULT' | sed 's/^RESULT //')
+  echo "$r steal=$(steal_since "$mark")"
+}
+
+quiet() { [ "${1:-0}" -le "$quiet_steal" ]; }   # $1: a steal percentage
+
+# run_wrk until a run is quiet, at most three times, 5 s apart (the host's busy spells last tens of seconds); prints
+# the last run, with "tries=N" and "stolen=..." (the steal of each try) added
+run_quiet() {
+  local r k stolen=""
+  for k in 1 2 3; do
+    [ "$k" -gt 1 ] && sleep 5
+    r=$(run_wrk "$@")
+    stolen="$stolen${stolen:+/}$(field "$r" steal)%"
+    quiet "$(field "$r" steal)" && break
+  done
+  echo "$r tries=$k stolen=$stolen"
 }
 
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -83,15 +105,25 @@ report="$out/results.md"
   echo
 } >"$report"
 
-start_server ""
-first=$(curl -s -o /dev/null -w '%{time_total}' --cacert "$out/tls/ca.crt" -H 'Content-Type: application/json' \
-  --data-binary @"$samples/pod-10k.json" "https://localhost:$port/validate")
+# Startup and the first request, three times (a fresh server each time; the third one stays up for the load): one
+# start is a sample of the host's mood as much as of the server's
+starts=(); firsts=(); start_list=""
+for k in 1 2 3; do
+  [ "$k" -gt 1 ] && stop_server
+  start_server ""
+  first=$(curl -s -o /dev/null -w '%{time_total}' --cacert "$out/tls/ca.crt" -H 'Content-Type: application/json' \
+    --data-binary @"$samples/pod-10k.json" "https://localhost:$port/validate")
+  first=$(awk "BEGIN{printf \"%.1f\", $first*1000}")
+  starts+=("$startup_ms"); firsts+=("$first")
+  start_list="$start_list${start_list:+, }$startup_ms ms and $first ms (steal $startup_steal%)"
+done
 {
-  echo "- startup to ready: ${startup_ms} ms"
-  echo "- first request after ready (new curl process, TLS handshake included): $(awk "BEGIN{printf \"%.1f\", $first*1000}") ms"
+  echo "- startup to ready: $(median "${starts[@]}") ms, median of 3 fresh starts"
+  echo "- first request after ready (new curl process, TLS handshake included): $(median "${firsts[@]}") ms, median" \
+    "of the same 3 (each start to ready, then first request: $start_list)"
   echo
-  echo "| body | endpoint | load | req/s | p50 ms | p90 ms | p99 ms | max ms | errors |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| body | endpoint | load | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | steal |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
 } >>"$report"
 
 warm_up() { # $1 [$2]: ports; the JIT on every path before measuring, the servers taking turns
@@ -129,39 +161,55 @@ run_wrk /noop "$samples/pod-10k.json" 16 0 5 >/dev/null
 sample_rss &
 sampler=$!
 
+row() { # $1 body, $2 endpoint, $3 load, $4 result
+  echo "| $1 | $2 | $3 | $(field "$4" rps) | $(field "$4" p50) | $(field "$4" p90) | $(field "$4" p99) | $(field "$4" max) | $(field "$4" errors) | $(field "$4" steal)% |" >>"$report"
+}
 declare -A sat
 for b in pod-10k deployment networkpolicy; do
   for ep in /validate /noop; do
     [ "$ep" = /noop ] && [ "$b" != pod-10k ] && continue
-    r=$(run_wrk "$ep" "$samples/$b.json" 16 0 "$secs")
+    r=$(run_quiet "$ep" "$samples/$b.json" 16 0 "$secs")
     sat["$b$ep"]=$(field "$r" rps)
-    echo "| $b | $ep | saturation (16 conns) | $(field "$r" rps) | $(field "$r" p50) | $(field "$r" p90) | $(field "$r" p99) | $(field "$r" max) | $(field "$r" errors) |" >>"$report"
+    row "$b" "$ep" "saturation (16 conns)$([ "$(field "$r" tries)" -gt 1 ] && echo ", try $(field "$r" tries) (steal $(field "$r" stolen))")" "$r"
   done
   for rate in 500 1000; do
-    # three runs: a single one can fall on a moment when the host takes the machine's cores; the row is the run
-    # with the median p99, and the three p99s are listed
-    runs=()
-    for k in 1 2 3; do runs+=("$(run_wrk /validate "$samples/$b.json" $((rate / 100)) 10 "$secs")"); done
-    p99s=()
-    for r in "${runs[@]}"; do p99s+=("$(field "$r" p99)"); done
-    mid=$(for k in 0 1 2; do echo "${p99s[$k]} $k"; done | sort -n | sed -n 2p | cut -d' ' -f2)
-    r="${runs[$mid]}"
-    echo "| $b | /validate | ~$rate req/s ($((rate / 100)) conns x 10 ms pause), median p99 of 3 runs (${p99s[*]}) | $(field "$r" rps) | $(field "$r" p50) | $(field "$r" p90) | $(field "$r" p99) | $(field "$r" max) | $(field "$r" errors) |" >>"$report"
+    # three quiet runs (a run with more than BENCH_QUIET_STEAL% steal is repeated 5 s later, at most nine runs in
+    # all): the row is the run with the median p99 of the quiet ones (of all, if fewer than three were quiet); every
+    # run is listed
+    runs=(); quiet_runs=(); listed=""
+    while [ "${#quiet_runs[@]}" -lt 3 ] && [ "${#runs[@]}" -lt 9 ]; do
+      [ "${#runs[@]}" -gt 0 ] && ! quiet "$(field "${runs[-1]}" steal)" && sleep 5
+      r=$(run_wrk /validate "$samples/$b.json" $((rate / 100)) 10 "$secs")
+      runs+=("$r")
+      if quiet "$(field "$r" steal)"; then quiet_runs+=("$r"); fi
+      listed="$listed${listed:+, }$(field "$r" p99) ($(field "$r" steal)%)"
+    done
+    pool=("${runs[@]}")
+    [ "${#quiet_runs[@]}" -ge 3 ] && pool=("${quiet_runs[@]}")
+    mid=$(for k in "${!pool[@]}"; do echo "$(field "${pool[$k]}" p99) $k"; done | sort -n \
+      | sed -n "$(( (${#pool[@]} + 1) / 2 ))p" | cut -d' ' -f2)
+    row "$b" /validate "~$rate req/s ($((rate / 100)) conns x 10 ms pause), median p99 of ${#pool[@]} $([ "${#pool[@]}" = "${#quiet_runs[@]}" ] && echo "quiet ")runs; p99 (steal) of every run: $listed" "${pool[$mid]}"
   done
 done
-# the floor ratio in alternating runs (validate, noop, noop, validate, ...), as the single runs above can fall on
-# different moments of the host's load
-floor_ratios=()
-for k in 1 2 3; do
-  if [ $((k % 2)) = 1 ]; then
-    rv=$(field "$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs")" rps)
-    rn=$(field "$(run_wrk /noop "$samples/pod-10k.json" 16 0 "$secs")" rps)
+# the floor ratio in alternating runs (validate, noop, noop, validate, ...), as single runs can fall on different
+# moments of the host's load; three quiet pairs (a pair with steal in either run is repeated, at most six pairs)
+floor_ratios=(); floor_all=(); floor_list=""; last_noisy=""
+while [ "${#floor_ratios[@]}" -lt 3 ] && [ "${#floor_all[@]}" -lt 6 ]; do
+  [ "${#floor_all[@]}" -gt "${#floor_ratios[@]}" ] && [ -n "$last_noisy" ] && sleep 5
+  if [ $(( ${#floor_all[@]} % 2 )) = 0 ]; then
+    rv=$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs")
+    rn=$(run_wrk /noop "$samples/pod-10k.json" 16 0 "$secs")
   else
-    rn=$(field "$(run_wrk /noop "$samples/pod-10k.json" 16 0 "$secs")" rps)
-    rv=$(field "$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs")" rps)
+    rn=$(run_wrk /noop "$samples/pod-10k.json" 16 0 "$secs")
+    rv=$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs")
   fi
-  floor_ratios+=("$(awk "BEGIN{printf \"%.2f\", $rv/$rn}")")
+  ratio=$(awk "BEGIN{printf \"%.2f\", $(field "$rv" rps)/$(field "$rn" rps)}")
+  floor_all+=("$ratio")
+  last_noisy=x
+  if quiet "$(field "$rv" steal)" && quiet "$(field "$rn" steal)"; then floor_ratios+=("$ratio"); last_noisy=""; fi
+  floor_list="$floor_list${floor_list:+, }$ratio ($(field "$rv" steal)%/$(field "$rn" steal)%)"
 done
+[ "${#floor_ratios[@]}" -lt 3 ] && floor_ratios=("${floor_all[@]}")
 kill "$sampler" 2>/dev/null
 rss_kb=$(sort -n "$rss_samples" | tail -1)
 rss_median_kb=$(median $(cat "$rss_samples"))
@@ -200,19 +248,33 @@ start_server "--policies $extra" "$port2" server-extra
 warm_up "$port" "$port2"
 a=()
 b=()
+a_all=()
+b_all=()
 ratios=""
-for i in $(seq 1 "$rounds"); do
-  if [ $((i % 2)) = 1 ]; then
-    ra=$(field "$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port")" rps)
-    rb=$(field "$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port2")" rps)
+tries=0
+# quiet rounds only (a round with steal in either run is repeated, at most twice as many rounds in all)
+last_noisy=""
+while [ "${#a[@]}" -lt "$rounds" ] && [ "$tries" -lt $((rounds * 2)) ]; do
+  tries=$((tries + 1))
+  [ -n "$last_noisy" ] && sleep 5
+  last_noisy=x
+  if [ $((tries % 2)) = 1 ]; then
+    ra=$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port")
+    rb=$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port2")
   else
-    rb=$(field "$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port2")" rps)
-    ra=$(field "$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port")" rps)
+    rb=$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port2")
+    ra=$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port")
   fi
-  a+=("$ra")
-  b+=("$rb")
-  ratios="$ratios $(awk "BEGIN{printf \"%.2f\", $rb/$ra}")"
+  a_all+=("$(field "$ra" rps)")
+  b_all+=("$(field "$rb" rps)")
+  if quiet "$(field "$ra" steal)" && quiet "$(field "$rb" steal)"; then
+    a+=("$(field "$ra" rps)")
+    b+=("$(field "$rb" rps)")
+    last_noisy=""
+  fi
+  ratios="$ratios $(awk "BEGIN{printf \"%.2f\", $(field "$rb" rps)/$(field "$ra" rps)}") ($(field "$ra" steal)%/$(field "$rb" steal)%)"
 done
+if [ "${#a[@]}" -lt "$rounds" ]; then a=("${a_all[@]}"); b=("${b_all[@]}"); fi
 stop_server
 fresh=$(median "${a[@]}")
 with_extra=$(median "${b[@]}")
@@ -221,12 +283,17 @@ base=${sat[pod-10k/validate]}
 floor=${sat[pod-10k/noop]}
 {
   echo
-  echo "- throughput vs the no-op floor (10 KB Pod): $(median "${floor_ratios[@]}")x, median of 3 alternating pairs of" \
-    "runs (${floor_ratios[*]}); in the table's single runs $(awk "BEGIN{printf \"%.2f\", $base/$floor}")x ($base / $floor req/s)"
+  echo "- throughput vs the no-op floor (10 KB Pod): $(median "${floor_ratios[@]}")x, median of ${#floor_ratios[@]}" \
+    "alternating pairs of runs; every pair, validate/noop (steal in each run): $floor_list; in the table's single" \
+    "runs $(awk "BEGIN{printf \"%.2f\", $base/$floor}")x ($base / $floor req/s)"
   echo "- RSS under load, sampled every second during the runs above: at most $((rss_kb / 1024)) MB (median" \
     "$((${rss_median_kb%.*} / 1024)) MB; the process's peak including startup: $((hwm_kb / 1024)) MB)"
   echo "- 100 extra policies on ConfigMaps, 10 KB Pod at saturation, two fresh servers warmed up alike, median of" \
-    "$rounds alternating runs each: $fresh req/s without, $with_extra req/s with" \
-    "($(awk "BEGIN{printf \"%+.1f\", ($with_extra/$fresh-1)*100}")%; with/without per round:$ratios)"
+    "${#a[@]} alternating runs each: $fresh req/s without, $with_extra req/s with" \
+    "($(awk "BEGIN{printf \"%+.1f\", ($with_extra/$fresh-1)*100}")%; with/without per round (steal without/with):$ratios)"
+  echo "- steal: CPU time the hypervisor gave to other guests during the run (/proc/stat), as a share of all CPU time;" \
+    "a run with more than $quiet_steal% is repeated 5 s later: a saturation run up to three times (the row shows the" \
+    "last), a fixed rate until three runs are quiet (at most nine), a floor pair or a round of the comparison until" \
+    "three are quiet (at most six); when too few are quiet, all are used"
 } >>"$report"
 cat "$report"

@@ -40,3 +40,16 @@ wait_ready() { # $1: pid, $2: port, $3: log; exits the script with the log if th
     curl -s --cacert "$out/tls/ca.crt" "https://localhost:$2/q/health/ready" >&2
     echo "$(basename "$0"): the server logged ready but /q/health/ready did not answer 200:" >&2; cat "$3" >&2; exit 1; }
 }
+
+# CPU time the hypervisor gave to other guests while this machine wanted it ("steal" in /proc/stat), as a share of
+# all CPU time since a mark. On a shared host a run during which steal is high measures the host, not the server:
+# its latencies grow at p90 already while the server's own CPU is idle. bench.sh reports it with every run and
+# repeats runs that had more than BENCH_QUIET_STEAL percent (default 5).
+quiet_steal="${BENCH_QUIET_STEAL:-5}"
+cpu_mark() { awk '/^cpu /{ t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t; exit }' /proc/stat; }
+steal_since() { # $1: a cpu_mark; prints the percentage of CPU time stolen since
+  local s0 t0 s1 t1
+  read -r s0 t0 <<<"$1"
+  read -r s1 t1 < <(cpu_mark)
+  awk -v s="$((s1 - s0))" -v t="$((t1 - t0))" 'BEGIN { printf "%.0f", (t > 0 ? 100 * s / t : 0) }'
+}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Startup of the webhook in JVM mode, as ./egress-guard bench measures it, repeated: from `java ... serve` until
 # GET /q/health/ready answers 200, then the first POST /validate of the 10 KB injected Pod from a new curl process
-# (TLS handshake included). Prints each run and the medians, plus the CPU time the server used until ready.
+# (TLS handshake included). Prints each run and the medians, plus the CPU time the server used until ready and the
+# share of CPU time the hypervisor stole from this machine meanwhile (server.sh).
 # Usage: src/bench/startup.sh [RUNS] [JAR]     (default 5 runs of target/quarkus-app/quarkus-run.jar)
 # BENCH_PORT (default 18700) picks the port; EXTRA_JAVA_OPTS are added to the JVM flags.
 set -uo pipefail
@@ -23,6 +24,7 @@ median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 starts=(); firsts=(); cpus=()
 for i in $(seq 1 "$runs"); do
   : >"$out/server.log"
+  mark=$(cpu_mark)
   t0=$(date +%s%3N)
   # shellcheck disable=SC2086
   java $heap_flags $cds_flags ${EXTRA_JAVA_OPTS:-} -jar "$jar" serve --port "$port" --host 127.0.0.1 --tls-dir "$out/tls" \
@@ -30,6 +32,7 @@ for i in $(seq 1 "$runs"); do
   pid=$!
   wait_ready "$pid" "$port" "$out/server.log"
   t1=$(date +%s%3N)
+  steal=$(steal_since "$mark")
   cpu=$(awk '{printf "%d", ($14+$15)*1000/'"$(getconf CLK_TCK)"'}' "/proc/$pid/stat")
   first=$(curl -s -o /dev/null -w '%{time_total}' --cacert "$out/tls/ca.crt" -H 'Content-Type: application/json' \
     --data-binary @"$home/src/test/resources/bench/pod-10k.json" "https://localhost:$port/validate")
@@ -37,7 +40,7 @@ for i in $(seq 1 "$runs"); do
   cleanup
   pid=""
   starts+=($((t1 - t0))); firsts+=("$first"); cpus+=("$cpu")
-  echo "run $i: startup to ready $((t1 - t0)) ms (server CPU $cpu ms), first request $first ms"
+  echo "run $i: startup to ready $((t1 - t0)) ms (server CPU $cpu ms, steal $steal%), first request $first ms"
 done
 echo "median of $runs: startup to ready $(printf '%s\n' "${starts[@]}" | median) ms (server CPU \
 $(printf '%s\n' "${cpus[@]}" | median) ms), first request $(printf '%s\n' "${firsts[@]}" | median) ms"
