@@ -93,6 +93,34 @@ run_quiet() {
   echo "$r tries=$k stolen=$stolen"
 }
 
+# Alternating pairs of runs (A B, B A, A B, ...), so that the host's load falls on both alike, until $1 pairs are
+# quiet (at most twice as many pairs; the next pair waits 5 s after a noisy one). $2 and $3 are the commands (names
+# of functions printing one run_wrk result) for A and B. Sets pairs_a and pairs_b (req/s of the quiet pairs, of all
+# when fewer than $1 were quiet), pairs_ratios (A/B of the same pairs) and pairs_list (every pair: A/B and the steal
+# of each run).
+quiet_pairs() {
+  local want=$1 ra rb ratio tries=0 noisy=""
+  local -a qa=() qb=() qr=() aa=() ab=() ar=()
+  pairs_list=""
+  while [ "${#qa[@]}" -lt "$want" ] && [ "$tries" -lt $((want * 2)) ]; do
+    [ -n "$noisy" ] && sleep 5
+    if [ $((tries % 2)) = 0 ]; then ra=$($2); rb=$($3); else rb=$($3); ra=$($2); fi
+    tries=$((tries + 1))
+    ratio=$(awk "BEGIN{printf \"%.2f\", $(field "$ra" rps)/$(field "$rb" rps)}")
+    aa+=("$(field "$ra" rps)"); ab+=("$(field "$rb" rps)"); ar+=("$ratio")
+    noisy=x
+    if quiet "$(field "$ra" steal)" && quiet "$(field "$rb" steal)"; then
+      qa+=("$(field "$ra" rps)"); qb+=("$(field "$rb" rps)"); qr+=("$ratio"); noisy=""
+    fi
+    pairs_list="$pairs_list${pairs_list:+, }$ratio ($(field "$ra" steal)%/$(field "$rb" steal)%)"
+  done
+  if [ "${#qa[@]}" -ge "$want" ]; then
+    pairs_a=("${qa[@]}"); pairs_b=("${qb[@]}"); pairs_ratios=("${qr[@]}")
+  else
+    pairs_a=("${aa[@]}"); pairs_b=("${ab[@]}"); pairs_ratios=("${ar[@]}")
+  fi
+}
+
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 field() { echo "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
@@ -191,25 +219,13 @@ for b in pod-10k deployment networkpolicy; do
     row "$b" /validate "~$rate req/s ($((rate / 100)) conns x 10 ms pause), median p99 of ${#pool[@]} $([ "${#pool[@]}" = "${#quiet_runs[@]}" ] && echo "quiet ")runs; p99 (steal) of every run: $listed" "${pool[$mid]}"
   done
 done
-# the floor ratio in alternating runs (validate, noop, noop, validate, ...), as single runs can fall on different
-# moments of the host's load; three quiet pairs (a pair with steal in either run is repeated, at most six pairs)
-floor_ratios=(); floor_all=(); floor_list=""; last_noisy=""
-while [ "${#floor_ratios[@]}" -lt 3 ] && [ "${#floor_all[@]}" -lt 6 ]; do
-  [ "${#floor_all[@]}" -gt "${#floor_ratios[@]}" ] && [ -n "$last_noisy" ] && sleep 5
-  if [ $(( ${#floor_all[@]} % 2 )) = 0 ]; then
-    rv=$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs")
-    rn=$(run_wrk /noop "$samples/pod-10k.json" 16 0 "$secs")
-  else
-    rn=$(run_wrk /noop "$samples/pod-10k.json" 16 0 "$secs")
-    rv=$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs")
-  fi
-  ratio=$(awk "BEGIN{printf \"%.2f\", $(field "$rv" rps)/$(field "$rn" rps)}")
-  floor_all+=("$ratio")
-  last_noisy=x
-  if quiet "$(field "$rv" steal)" && quiet "$(field "$rn" steal)"; then floor_ratios+=("$ratio"); last_noisy=""; fi
-  floor_list="$floor_list${floor_list:+, }$ratio ($(field "$rv" steal)%/$(field "$rn" steal)%)"
-done
-[ "${#floor_ratios[@]}" -lt 3 ] && floor_ratios=("${floor_all[@]}")
+# the floor ratio in alternating pairs of runs (validate, noop, noop, validate, ...), as single runs can fall on
+# different moments of the host's load
+pod_validate() { run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs"; }
+pod_noop() { run_wrk /noop "$samples/pod-10k.json" 16 0 "$secs"; }
+quiet_pairs 3 pod_validate pod_noop
+floor_ratios=("${pairs_ratios[@]}")
+floor_list=$pairs_list
 kill "$sampler" 2>/dev/null
 rss_kb=$(sort -n "$rss_samples" | tail -1)
 rss_median_kb=$(median $(cat "$rss_samples"))
@@ -246,38 +262,12 @@ start_server "" "$port" server-base
 pid2=$pid   # the server without the extra policies; cleanup stops both
 start_server "--policies $extra" "$port2" server-extra
 warm_up "$port" "$port2"
-a=()
-b=()
-a_all=()
-b_all=()
-ratios=""
-tries=0
-# quiet rounds only (a round with steal in either run is repeated, at most twice as many rounds in all)
-last_noisy=""
-while [ "${#a[@]}" -lt "$rounds" ] && [ "$tries" -lt $((rounds * 2)) ]; do
-  tries=$((tries + 1))
-  [ -n "$last_noisy" ] && sleep 5
-  last_noisy=x
-  if [ $((tries % 2)) = 1 ]; then
-    ra=$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port")
-    rb=$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port2")
-  else
-    rb=$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port2")
-    ra=$(run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port")
-  fi
-  a_all+=("$(field "$ra" rps)")
-  b_all+=("$(field "$rb" rps)")
-  if quiet "$(field "$ra" steal)" && quiet "$(field "$rb" steal)"; then
-    a+=("$(field "$ra" rps)")
-    b+=("$(field "$rb" rps)")
-    last_noisy=""
-  fi
-  ratios="$ratios $(awk "BEGIN{printf \"%.2f\", $(field "$rb" rps)/$(field "$ra" rps)}") ($(field "$ra" steal)%/$(field "$rb" steal)%)"
-done
-if [ "${#a[@]}" -lt "$rounds" ]; then a=("${a_all[@]}"); b=("${b_all[@]}"); fi
+with_extra_run() { run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port2"; }
+without_run() { run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs" "$port"; }
+quiet_pairs "$rounds" with_extra_run without_run
 stop_server
-fresh=$(median "${a[@]}")
-with_extra=$(median "${b[@]}")
+fresh=$(median "${pairs_b[@]}")
+with_extra=$(median "${pairs_a[@]}")
 
 base=${sat[pod-10k/validate]}
 floor=${sat[pod-10k/noop]}
@@ -289,8 +279,9 @@ floor=${sat[pod-10k/noop]}
   echo "- RSS under load, sampled every second during the runs above: at most $((rss_kb / 1024)) MB (median" \
     "$((${rss_median_kb%.*} / 1024)) MB; the process's peak including startup: $((hwm_kb / 1024)) MB)"
   echo "- 100 extra policies on ConfigMaps, 10 KB Pod at saturation, two fresh servers warmed up alike, median of" \
-    "${#a[@]} alternating runs each: $fresh req/s without, $with_extra req/s with" \
-    "($(awk "BEGIN{printf \"%+.1f\", ($with_extra/$fresh-1)*100}")%; with/without per round (steal without/with):$ratios)"
+    "${#pairs_a[@]} alternating runs each: $fresh req/s without, $with_extra req/s with" \
+    "($(awk "BEGIN{printf \"%+.1f\", ($with_extra/$fresh-1)*100}")%; with/without per round (steal with/without):" \
+    "$pairs_list)"
   echo "- steal: CPU time the hypervisor gave to other guests during the run (/proc/stat), as a share of all CPU time;" \
     "a run with more than $quiet_steal% is repeated 5 s later: a saturation run up to three times (the row shows the" \
     "last), a fixed rate until three runs are quiet (at most nine), a floor pair or a round of the comparison until" \
