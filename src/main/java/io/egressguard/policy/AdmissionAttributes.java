@@ -143,7 +143,6 @@ public record AdmissionAttributes(String operation, String group, String version
      */
     public static AdmissionAttributes ofRequest(JsonNode request, Object object, Object oldObject,
             Object namespaceObject) {
-        JsonNode resource = request.path("resource");
         // the request variable: the envelope without the objects, which are variables of their own
         Map<String, Object> requestValue = new LinkedHashMap<>();
         request.properties().forEach(e -> {
@@ -151,6 +150,22 @@ public record AdmissionAttributes(String operation, String group, String version
                 requestValue.put(e.getKey(), CelJson.toCel(e.getValue()));
             }
         });
+        return ofRequest(request, requestValue, object, oldObject, namespaceObject);
+    }
+
+    /**
+     * The attributes of an AdmissionReview's {@code request} whose objects and {@code request} variable were read as
+     * CEL values already.
+     *
+     * @param request the {@code request} member of the review, for the attributes the match uses
+     * @param requestValue the {@code request} variable: the request's members but its objects, as CEL values
+     * @param object the new object as a CEL value, or null
+     * @param oldObject the old object as a CEL value, or null
+     * @param namespaceObject the namespace when known (CEL value), else null
+     */
+    public static AdmissionAttributes ofRequest(JsonNode request, Map<String, Object> requestValue, Object object,
+            Object oldObject, Object namespaceObject) {
+        JsonNode resource = request.path("resource");
         return new AdmissionAttributes(request.path("operation").asText(""), resource.path("group").asText(""),
                 resource.path("version").asText(""), resource.path("resource").asText(""),
                 request.path("subResource").asText(""), request.path("namespace").asText(""), object, oldObject,

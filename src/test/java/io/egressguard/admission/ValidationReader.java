@@ -19,7 +19,9 @@ public final class ValidationReader {
             JsonNode root = AdmissionService.parseForValidation(body, objects);
             JsonNode request = root.get("request");
             AdmissionService.checkEnvelope(root, request);
-            return AdmissionAttributes.ofRequest(request, objects.object, objects.oldObject, null);
+            return objects.request != null
+                    ? AdmissionAttributes.ofRequest(request, objects.request, objects.object, objects.oldObject, null)
+                    : AdmissionAttributes.ofRequest(request, objects.object, objects.oldObject, null);
         } catch (AdmissionService.BadReview e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }

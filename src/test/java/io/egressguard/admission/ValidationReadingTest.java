@@ -87,6 +87,32 @@ class ValidationReadingTest {
         assertThat(root).isEqualTo(AdmissionService.parseForValidationWithJackson(pod, new AdmissionService.Objects()));
     }
 
+    /**
+     * The {@code request} variable as the reader hands it over (its CEL values) equals the one built from the
+     * envelope's tree, on every captured review and on one with numbers, nulls and nesting in the envelope.
+     */
+    @Test
+    void theRequestVariableFromTheReaderEqualsTheOneFromTheTree() throws Exception {
+        List<byte[]> bodies = new java.util.ArrayList<>();
+        try (java.util.stream.Stream<Path> files = Files.list(Path.of("src/test/resources/admission"))) {
+            for (Path p : files.filter(f -> f.toString().endsWith(".json")).sorted().toList()) {
+                bodies.add(Files.readAllBytes(p));
+            }
+        }
+        bodies.add(("{\"kind\":\"AdmissionReview\",\"apiVersion\":\"admission.k8s.io/v1\",\"request\":{\"uid\":\"u\","
+                + "\"n\":7,\"big\":9007199254740993,\"f\":1.5e3,\"z\":null,\"t\":true,\"e\":{},\"l\":[],"
+                + "\"deep\":{\"a\":[1,{\"b\":null}]},\"object\":{\"kind\":\"Pod\"}}}").getBytes(StandardCharsets.UTF_8));
+        for (byte[] body : bodies) {
+            AdmissionService.Objects objects = new AdmissionService.Objects();
+            JsonNode request = AdmissionService.parseForValidation(body, objects).get("request");
+            assertThat(objects.request).isNotNull();
+            Map<String, Object> fromTree = io.egressguard.policy.AdmissionAttributes
+                    .ofRequest(request, objects.object, objects.oldObject, null).request();
+            assertThat(objects.request).isEqualTo(fromTree);
+            assertThat(objects.request.keySet()).containsExactlyElementsOf(fromTree.keySet());
+        }
+    }
+
     @Test
     void anIntegerBeyondLongKeepsItsDigitsInTheEnvelope() throws Exception {
         byte[] body = ("{\"kind\":\"AdmissionReview\",\"request\":{\"n\":123456789012345678901234567890,"
