@@ -292,19 +292,53 @@ class AdmissionEndpointIT {
 
     @Test
     void bodyOver3MiBIs413BeforeItIsRead() throws Exception {
-        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
-                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(TestCertificates.trustStore());
-        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
-        ctx.init(null, tmf.getTrustManagers(), null);
-        try (javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) ctx.getSocketFactory()
-                .createSocket("localhost", base.getPort())) {
-            socket.setSoTimeout(10_000);
+        try (javax.net.ssl.SSLSocket socket = rawSocket()) {
             String head = "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
                     + "Content-Length: " + (3 * 1024 * 1024 + 1) + "\r\n\r\n";
             socket.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
             socket.getOutputStream().write("{\"kind\":\"AdmissionReview\"".getBytes(StandardCharsets.US_ASCII));
             socket.getOutputStream().flush();
+            String status = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
+                    StandardCharsets.US_ASCII)).readLine();
+            assertThat(status).startsWith("HTTP/1.1 413");
+        }
+    }
+
+    /** A TLS socket to the server that trusts its test certificate, for requests written by hand. */
+    javax.net.ssl.SSLSocket rawSocket() throws Exception {
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(TestCertificates.trustStore());
+        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) ctx.getSocketFactory()
+                .createSocket("localhost", base.getPort());
+        socket.setSoTimeout(10_000);
+        return socket;
+    }
+
+    /** A chunked body (no Content-Length) is cut off at the same limit as it is read. */
+    @Test
+    void chunkedBodyOver3MiBIs413() throws Exception {
+        try (javax.net.ssl.SSLSocket socket = rawSocket()) {
+            java.io.OutputStream out = socket.getOutputStream();
+            out.write(("POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            byte[] chunk = new byte[64 * 1024];
+            java.util.Arrays.fill(chunk, (byte) ' ');
+            byte[] size = (Integer.toHexString(chunk.length) + "\r\n").getBytes(StandardCharsets.US_ASCII);
+            try {
+                // 4 MiB in 64 KiB chunks; the server may answer and close before all of it is written
+                for (int i = 0; i < 64; i++) {
+                    out.write(size);
+                    out.write(chunk);
+                    out.write("\r\n".getBytes(StandardCharsets.US_ASCII));
+                }
+                out.write("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            } catch (java.io.IOException closed) {
+                // the answer is read below
+            }
             String status = new java.io.BufferedReader(new java.io.InputStreamReader(socket.getInputStream(),
                     StandardCharsets.US_ASCII)).readLine();
             assertThat(status).startsWith("HTTP/1.1 413");
