@@ -13,9 +13,9 @@ import org.eclipse.microprofile.config.inject.ConfigProperty;
  * shedding, see {@link AdmissionEndpoint}) and read its body.
  *
  * <p>The body is read on the event loop, as it arrives, up to {@code quarkus.http.limits.max-body-size} (413 past
- * it, with or without a Content-Length). Without this, the worker thread would read it from the event loop chunk by
- * chunk, waiting for each: a hand-off per chunk (about a fifth of the server's CPU per request at saturation, in a
- * profile), and a worker held for as long as a slow client takes to send its body.
+ * it, with or without a Content-Length). Otherwise the worker thread reads it from the event loop chunk by chunk,
+ * waiting for each: in CPU profiles at saturation that reading took 11% of the server's samples on the 10 KB Pod's
+ * reviews and 21% on {@code /noop}, and a worker is held for as long as a slow client takes to send its body.
  */
 @ApplicationScoped
 public class ArrivalStamp {
