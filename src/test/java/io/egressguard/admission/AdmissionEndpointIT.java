@@ -304,6 +304,37 @@ class AdmissionEndpointIT {
         }
     }
 
+    /**
+     * The API server calls webhooks over HTTP/2 (ALPN h2) and sends the body with the headers, so the request has
+     * ended by the time it is routed: reviews, errors and the floor must be answered on that path too.
+     */
+    @Test
+    void reviewsAreAnsweredOverHttp2() throws Exception {
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(TestCertificates.trustStore());
+        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder().sslContext(ctx)
+                .version(java.net.http.HttpClient.Version.HTTP_2).build();
+        for (String path : new String[] {"/validate", "/validate/warn", "/mutate", "/noop", "/validate"}) {
+            java.net.http.HttpResponse<String> r = client.send(java.net.http.HttpRequest
+                    .newBuilder(java.net.URI.create("https://localhost:" + base.getPort() + path))
+                    .header("Content-Type", "application/json")
+                    .POST(java.net.http.HttpRequest.BodyPublishers.ofString(fixture("create-deployment.json")
+                            .toString())).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(r.version()).isEqualTo(java.net.http.HttpClient.Version.HTTP_2);
+            assertThat(r.statusCode()).as(path + ": " + r.body()).isEqualTo(200);
+        }
+        java.net.http.HttpResponse<String> bad = client.send(java.net.http.HttpRequest
+                .newBuilder(java.net.URI.create("https://localhost:" + base.getPort() + "/validate"))
+                .header("Content-Type", "application/json")
+                .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"kind\":")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertThat(bad.statusCode()).isEqualTo(400);
+        assertThat(MAPPER.readTree(bad.body()).path("reason").asText()).isEqualTo("BadRequest");
+    }
+
     /** A TLS socket to the server that trusts its test certificate, for requests written by hand. */
     javax.net.ssl.SSLSocket rawSocket() throws Exception {
         javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
