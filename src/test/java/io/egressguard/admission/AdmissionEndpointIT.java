@@ -310,12 +310,8 @@ class AdmissionEndpointIT {
      */
     @Test
     void reviewsAreAnsweredOverHttp2() throws Exception {
-        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
-                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(TestCertificates.trustStore());
-        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
-        ctx.init(null, tmf.getTrustManagers(), null);
-        java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder().sslContext(ctx)
+        java.net.http.HttpClient client = java.net.http.HttpClient.newBuilder()
+                .sslContext(TestCertificates.sslContext())
                 .version(java.net.http.HttpClient.Version.HTTP_2).build();
         for (String path : new String[] {"/validate", "/validate/warn", "/mutate", "/noop", "/validate"}) {
             java.net.http.HttpResponse<String> r = client.send(java.net.http.HttpRequest
@@ -337,12 +333,7 @@ class AdmissionEndpointIT {
 
     /** A TLS socket to the server that trusts its test certificate, for requests written by hand. */
     javax.net.ssl.SSLSocket rawSocket() throws Exception {
-        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
-                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(TestCertificates.trustStore());
-        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
-        ctx.init(null, tmf.getTrustManagers(), null);
-        javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) ctx.getSocketFactory()
+        javax.net.ssl.SSLSocket socket = (javax.net.ssl.SSLSocket) TestCertificates.sslContext().getSocketFactory()
                 .createSocket("localhost", base.getPort());
         socket.setSoTimeout(10_000);
         return socket;

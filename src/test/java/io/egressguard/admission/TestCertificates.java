@@ -44,4 +44,14 @@ public class TestCertificates implements QuarkusTestResourceLifecycleManager {
         }
         return ks;
     }
+
+    /** A client TLS context that trusts only the generated CA. */
+    static javax.net.ssl.SSLContext sslContext() throws Exception {
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+                javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trustStore());
+        javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+        ctx.init(null, tmf.getTrustManagers(), null);
+        return ctx;
+    }
 }
