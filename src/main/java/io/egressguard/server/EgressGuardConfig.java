@@ -39,6 +39,21 @@ public interface EgressGuardConfig {
     @WithDefault("false")
     boolean exitWhenReady();
 
+    /** Threads that review admission requests; 0: one per core, at least 2 (see {@code ReviewPool}). */
+    @WithDefault("0")
+    int reviewThreads();
+
+    /**
+     * How long a request may wait for a review thread; past it, it is answered 503 rather than reviewed late (under the
+     * API server's 5 s webhook timeout).
+     */
+    @WithDefault("2s")
+    Duration maxQueueTime();
+
+    /** How much request body may wait for a review thread, in all; past it, requests are answered 503 at once. */
+    @WithDefault("32M")
+    io.quarkus.runtime.configuration.MemorySize maxQueuedBodySize();
+
     @WithDefault("istio-egress")
     String gatewayNamespace();
 
