@@ -60,10 +60,12 @@ class LoadSheddingTest {
         SimpleMeterRegistry registry = new SimpleMeterRegistry();
         ReviewPool pool = new ReviewPool(1, Duration.ofSeconds(30), new MemorySize(BigInteger.valueOf(1000)),
                 registry);
+        CountDownLatch started = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
         try {
             // the only thread is busy; bodies of 400 bytes wait
             CompletionStage<AdmissionService.Reply> busy = pool.submit(400, () -> {
+                started.countDown();
                 try {
                     release.await(10, TimeUnit.SECONDS);
                 } catch (InterruptedException e) {
@@ -71,7 +73,8 @@ class LoadSheddingTest {
                 }
                 return OK;
             });
-            Thread.sleep(50); // let the thread take it (then its body no longer counts as waiting)
+            // once the thread has taken it, its body no longer counts as waiting
+            assertThat(started.await(5, TimeUnit.SECONDS)).isTrue();
             CompletionStage<AdmissionService.Reply> first = pool.submit(400, () -> OK);
             CompletionStage<AdmissionService.Reply> second = pool.submit(400, () -> OK);
             AdmissionService.Reply third = pool.submit(400, () -> OK).toCompletableFuture()
