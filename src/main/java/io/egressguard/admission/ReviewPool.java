@@ -109,7 +109,10 @@ public class ReviewPool {
                         result.complete(review.get());
                     }
                 } catch (Throwable t) {
-                    result.completeExceptionally(t);
+                    // AdmissionService answers for exceptions in evaluation; what reaches here (an Error, or a bug
+                    // outside evaluation) gets the same JSON error body as every other failure, not RESTEasy's page
+                    LOG.error("internal error while reviewing an admission request", t);
+                    result.complete(internalError(t));
                 }
             });
         } catch (RejectedExecutionException e) {
@@ -128,6 +131,15 @@ public class ReviewPool {
         }
         return AdmissionService.error(503, "ServiceUnavailable", "egress-guard is overloaded: the request waited "
                 + waited / 1_000_000 + " ms for a review thread (limit " + maxQueueTime.toMillis() + " ms); retry");
+    }
+
+    /**
+     * The 500 answer for a review that failed outside evaluation. The API server applies the webhook's failurePolicy
+     * to it: in enforce mode (Fail) the request is refused with this message.
+     */
+    static AdmissionService.Reply internalError(Throwable t) {
+        return AdmissionService.error(500, "InternalError", "egress-guard: internal error while reviewing the request ("
+                + t.getClass().getSimpleName() + "); see the egress-guard log");
     }
 
     /** The 503 answer for a request that would overfill the queue. */

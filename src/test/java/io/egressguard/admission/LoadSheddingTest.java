@@ -98,4 +98,22 @@ class LoadSheddingTest {
             pool.stop();
         }
     }
+
+    @Test
+    void reviewThatThrowsAnErrorGetsAJson500AndThePoolKeepsWorking() throws Exception {
+        ReviewPool pool = new ReviewPool(1, Duration.ofSeconds(2), new MemorySize(BigInteger.valueOf(1 << 20)),
+                new SimpleMeterRegistry());
+        try {
+            AdmissionService.Reply failed = pool.submit(10, () -> {
+                throw new StackOverflowError();
+            }).toCompletableFuture().get(5, TimeUnit.SECONDS);
+            assertThat(failed.status()).isEqualTo(500);
+            assertThat(failed.body()).contains("\"kind\":\"Status\"").contains("\"reason\":\"InternalError\"")
+                    .contains("internal error while reviewing the request (StackOverflowError)")
+                    .doesNotContain("\tat ");
+            assertThat(pool.submit(10, () -> OK).toCompletableFuture().get(5, TimeUnit.SECONDS)).isSameAs(OK);
+        } finally {
+            pool.stop();
+        }
+    }
 }
