@@ -13,7 +13,15 @@
 set -uo pipefail
 home="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$home"
+case "${1:-}" in
+  -h|--help)
+    sed -n '2,/^set -uo/{/^set -uo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
+esac
 secs="${1:-15}"
+if ! [[ "$secs" =~ ^[1-9][0-9]{0,3}$ ]] || [ $# -gt 1 ]; then
+  echo "bench: usage: ./egress-guard bench [SECONDS]: SECONDS per run, a whole number from 1 to 9999 (default 15)" >&2
+  exit 2
+fi
 port="${BENCH_PORT:-18643}"
 out="$home/target/bench"
 mkdir -p "$out"
