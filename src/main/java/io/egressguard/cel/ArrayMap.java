@@ -119,6 +119,25 @@ public final class ArrayMap extends AbstractMap<String, Object> {
         return -1;
     }
 
+    /**
+     * The value of an interned key (as the evaluator's field names are), or null. This map's keys are interned
+     * ({@link JsonBytes} interns every key it reads), so an interned key is found by identity alone, and a scan that
+     * finds none is done without comparing strings.
+     */
+    public Object getInterned(String key) {
+        Object[] entries = this.entries;
+        if (index == null) {
+            for (int i = 0; i < entries.length; i += 2) {
+                if (entries[i] == key) {
+                    return entries[i + 1];
+                }
+            }
+            return null;
+        }
+        int i = find(key);
+        return i < 0 ? null : entries[i + 1];
+    }
+
     @Override
     public Object get(Object key) {
         int i = find(key);

@@ -169,13 +169,22 @@ final class FastProgram implements CelRuntime.Program {
     }
 
     /**
-     * Whether a value is of one of the classes JSON values and most results have (strings, bools, ints, doubles,
-     * lists, maps, optionals): tested by class, since testing a class against an interface it does not implement
-     * scans all the interfaces it does, on every test. Values of other classes are tested as they are used.
+     * Whether a value is of one of the classes JSON values and most results have (objects as read, strings, bools,
+     * ints, doubles, lists, maps, optionals): tested by class, since testing a class against an interface it does not
+     * implement scans all the interfaces it does, on every test. Values of other classes are tested as they are used.
      */
     static boolean common(Object v) {
-        return v instanceof String || v instanceof Boolean || v instanceof Long || v instanceof ArrayList<?>
-                || v instanceof java.util.HashMap<?, ?> || v instanceof Optional<?> || v instanceof Double;
+        return v instanceof ArrayMap || v instanceof String || v instanceof Boolean || v instanceof Long
+                || v instanceof ArrayList<?> || v instanceof java.util.HashMap<?, ?> || v instanceof Optional<?>
+                || v instanceof Double;
+    }
+
+    /**
+     * {@code map.get(field)} for a field name of the tree (interned): an object as read ({@link ArrayMap}, the
+     * common case) by identity and without an interface call.
+     */
+    static Object get(Map<?, ?> map, String field) {
+        return map instanceof ArrayMap objectAsRead ? objectAsRead.getInterned(field) : map.get(field);
     }
 
     /** Whether a value is one the fast evaluator leaves to cel-java: an error, a protobuf message or bytes. */
@@ -215,6 +224,8 @@ final class FastProgram implements CelRuntime.Program {
         final String name;
         /** The frame slot that keeps the value once resolved: one lookup per evaluation and name. */
         final int slot;
+        /** The class of the last value found not to be foreign (racy but harmless: a class or null). */
+        private Class<?> checked;
 
         Global(String name, int slot) {
             this.name = name.intern();
@@ -242,8 +253,12 @@ final class FastProgram implements CelRuntime.Program {
                 }
                 value = v.get();
             }
-            if (!common(value) && !(value instanceof IndexedVariables) && foreign(value)) {
-                throw Failure.INSTANCE;
+            Class<?> type = value.getClass();
+            if (type != checked) {
+                if (!common(value) && !(value instanceof IndexedVariables) && foreign(value)) {
+                    throw Failure.INSTANCE;
+                }
+                checked = type;
             }
             f.slots[slot] = value;
             return value;
@@ -324,7 +339,7 @@ final class FastProgram implements CelRuntime.Program {
         /** The selection on the operand's value. */
         Object select(Object o) {
             if (o instanceof Map<?, ?> map) {
-                Object v = map.get(field);
+                Object v = get(map, field);
                 if (v == null) {
                     throw Failure.INSTANCE;
                 }
@@ -361,6 +376,9 @@ final class FastProgram implements CelRuntime.Program {
                 }
                 o = opt.get();
             }
+            if (o instanceof ArrayMap map) {
+                return map.getInterned(field) != null;
+            }
             if (o instanceof Map<?, ?> map) {
                 return map.containsKey(field);
             }
@@ -386,7 +404,7 @@ final class FastProgram implements CelRuntime.Program {
         static Object select(Object o, String field) {
             if (o instanceof Map<?, ?> map) {
                 // cel-java's binding (RuntimeEquality.findInMap) for a string key: the value when present
-                Object v = map.get(field);
+                Object v = get(map, field);
                 return v == null ? Optional.empty() : Optional.of(v);
             }
             if (o instanceof Optional<?> opt) {
@@ -438,7 +456,7 @@ final class FastProgram implements CelRuntime.Program {
                 if (!(o instanceof Map<?, ?> map)) {
                     throw Failure.INSTANCE;
                 }
-                o = map.get(field);
+                o = get(map, field);
                 if (o == null) {
                     return alternative.eval(f);
                 }

@@ -3,7 +3,6 @@ package io.egressguard.policy;
 import com.google.protobuf.NullValue;
 import dev.cel.runtime.CelEvaluationException;
 import io.egressguard.Settings;
-import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -302,8 +301,7 @@ public final class PolicyEngine {
      * layout is the policy's list of variables (the same instance for every evaluation), and a name's position is
      * found in it by a scan: the evaluator looks each name up once per layout, so nothing is built per evaluation.
      */
-    static final class LazyVariables extends AbstractMap<String, Object>
-            implements io.egressguard.cel.IndexedVariables {
+    static final class LazyVariables extends io.egressguard.cel.IndexedVariables {
         private final List<Policy.Expression> expressions;
         private final Object[] values;
         private final Activation activation;
