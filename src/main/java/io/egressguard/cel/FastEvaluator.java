@@ -222,7 +222,8 @@ public final class FastEvaluator {
                 case DOUBLE_VALUE:
                     return c.doubleValue();
                 case STRING_VALUE:
-                    return c.stringValue();
+                    // interned, as the keys of objects read are: literal keys are found by identity
+                    return c.stringValue().intern();
                 default:
                     throw new Unsupported("constant " + c.getKind());
             }

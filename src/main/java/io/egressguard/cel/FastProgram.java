@@ -187,6 +187,11 @@ final class FastProgram implements CelRuntime.Program {
         return map instanceof ArrayMap objectAsRead ? objectAsRead.getInterned(field) : map.get(field);
     }
 
+    /** Whether a node is a string literal (whose string the tree interns, see {@link FastEvaluator}). */
+    static boolean interned(Node n) {
+        return n instanceof Const k && k.value instanceof String s && s == s.intern();
+    }
+
     /** Whether a value is one the fast evaluator leaves to cel-java: an error, a protobuf message or bytes. */
     static boolean foreign(Object v) {
         return v instanceof Throwable || v instanceof Message || v instanceof ByteString;
@@ -627,9 +632,9 @@ final class FastProgram implements CelRuntime.Program {
 
         private static boolean plain(Object v) {
             // the classes first (see common)
-            return v instanceof String || v instanceof Long || v instanceof Boolean || v instanceof Double
-                    || v instanceof ArrayList<?> || v instanceof java.util.HashMap<?, ?> || v instanceof Map
-                    || v instanceof List;
+            return v instanceof ArrayMap || v instanceof String || v instanceof Long || v instanceof Boolean
+                    || v instanceof Double || v instanceof ArrayList<?> || v instanceof java.util.HashMap<?, ?>
+                    || v instanceof Map || v instanceof List;
         }
     }
 
@@ -658,8 +663,12 @@ final class FastProgram implements CelRuntime.Program {
      * anything else with cel-java's bindings.
      */
     static final class In extends Binary {
+        /** Whether the element is a string literal, which the tree interns: looked up in an object by identity. */
+        final boolean literal;
+
         In(Node element, Node container, Call general) {
             super(element, container, general);
+            this.literal = interned(element);
         }
 
         @Override
@@ -668,6 +677,9 @@ final class FastProgram implements CelRuntime.Program {
                 // class tests first (see common)
                 if (c instanceof ArrayList<?> list) {
                     return containsString(list, s);
+                }
+                if (c instanceof ArrayMap object) {
+                    return (literal ? object.getInterned(s) : object.get(s)) != null;
                 }
                 if (c instanceof java.util.AbstractMap<?, ?> map) {
                     return map.get(s) != null;
@@ -992,15 +1004,19 @@ final class FastProgram implements CelRuntime.Program {
      * anything else with cel-java's bindings.
      */
     static final class Index extends Binary {
+        /** Whether the index is a string literal, which the tree interns: looked up in an object by identity. */
+        final boolean literal;
+
         Index(Node operand, Node index, Call general) {
             super(operand, index, general);
+            this.literal = interned(index);
         }
 
         @Override
         Object apply(Object o, Object i) throws Exception {
             // the key's class first: it leaves one interface to test
             if (i instanceof String key && o instanceof Map<?, ?> map) {
-                Object v = map.get(key);
+                Object v = literal && map instanceof ArrayMap object ? object.getInterned(key) : map.get(key);
                 if (v == null) {
                     throw Failure.INSTANCE;
                 }

@@ -10,10 +10,8 @@ package io.egressguard.policy;
  * @param path the field path the violation is about (empty when unknown)
  * @param message what was found and how to fix it
  * @param reason the Kubernetes status reason of a denial ({@code Forbidden}, {@code Invalid}, ...)
- * @param elapsedNanos time spent evaluating the policy
  */
-public record Decision(String policyId, Outcome outcome, String path, String message, String reason,
-        long elapsedNanos) {
+public record Decision(String policyId, Outcome outcome, String path, String message, String reason) {
 
     public enum Outcome {
         ALLOW, DENY, WARN, ERROR

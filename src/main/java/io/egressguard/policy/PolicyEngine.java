@@ -160,7 +160,6 @@ public final class PolicyEngine {
 
     private void evaluate(Policy p, AdmissionAttributes attrs, Map<String, Object> egressguard, List<Decision> out,
             Map<String, String> audit) {
-        long start = System.nanoTime();
         Activation activation = new Activation(attrs, egressguard, p);
         int before = out.size();
         for (Policy.Expression condition : p.matchConditions()) {
@@ -169,7 +168,7 @@ public final class PolicyEngine {
                     return;
                 }
             } catch (CelEvaluationException | RuntimeException e) {
-                error(p, "matchCondition " + condition.name(), e, start, out);
+                error(p, "matchCondition " + condition.name(), e, out);
                 return;
             }
         }
@@ -179,7 +178,7 @@ public final class PolicyEngine {
             try {
                 result = v.expression().program().eval(activation);
             } catch (CelEvaluationException | RuntimeException e) {
-                error(p, "validation", e, start, out);
+                error(p, "validation", e, out);
                 continue;
             }
             if (Boolean.TRUE.equals(result)) {
@@ -187,7 +186,7 @@ public final class PolicyEngine {
             }
             if (!(result instanceof Boolean)) {
                 error(p, "validation", new IllegalStateException("expression returned " + describe(result)
-                        + ", not a bool"), start, out);
+                        + ", not a bool"), out);
                 continue;
             }
             String text = message(v, activation);
@@ -197,7 +196,7 @@ public final class PolicyEngine {
                 path = m.group(1);
                 text = m.group(2);
             }
-            out.add(new Decision(p.id(), violation, path, text, v.reason(), System.nanoTime() - start));
+            out.add(new Decision(p.id(), violation, path, text, v.reason()));
         }
         for (Policy.Expression a : p.auditAnnotations()) {
             try {
@@ -210,7 +209,7 @@ public final class PolicyEngine {
             }
         }
         if (out.size() == before) {
-            out.add(new Decision(p.id(), Decision.Outcome.ALLOW, "", "", "", System.nanoTime() - start));
+            out.add(new Decision(p.id(), Decision.Outcome.ALLOW, "", "", ""));
         }
     }
 
@@ -232,7 +231,7 @@ public final class PolicyEngine {
         return "failed expression: " + v.expression().text().strip();
     }
 
-    private static void error(Policy p, String what, Throwable e, long start, List<Decision> out) {
+    private static void error(Policy p, String what, Throwable e, List<Decision> out) {
         if (p.failOpen()) {
             return;
         }
@@ -246,7 +245,7 @@ public final class PolicyEngine {
         }
         out.add(new Decision(p.id(), Decision.Outcome.ERROR, "", "evaluation error in " + what + ": "
                 + detail.strip().replace('\n', ' ') + "; the request is refused because the policy's "
-                + "failurePolicy is Fail", "InternalError", System.nanoTime() - start));
+                + "failurePolicy is Fail", "InternalError"));
     }
 
     private static String describe(Object o) {
