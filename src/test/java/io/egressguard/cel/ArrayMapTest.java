@@ -70,6 +70,30 @@ class ArrayMapTest {
     }
 
     @ParameterizedTest
+    @ValueSource(ints = {1, 8, 9, 40})
+    void findsInternedKeysByIdentity(int size) {
+        ArrayMap map = map(size, new LinkedHashMap<>());
+        for (int i = 0; i < size; i++) {
+            assertThat(map.getInterned(("k" + i).intern())).isEqualTo((long) i);
+        }
+        assertThat(map.getInterned("missing")).isNull();
+        assertThat(map.getInterned("k" + size)).isNull();
+    }
+
+    @Test
+    void readsKeysInterned() throws Exception {
+        String json = "{\"metadata\":{\"n\\u0061me\":\"web\",\"labels\":{\"app\":\"x\",\"caf\u00e9\":\"y\"}}}";
+        Map<?, ?> object = (Map<?, ?>) JsonBytes.read(json.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                new JsonBytes.Limits(100, 1000, 100, 1000)).value();
+        for (Object key : ((Map<?, ?>) object.get("metadata")).keySet()) {
+            assertThat(key).isSameAs(((String) key).intern());
+        }
+        Map<?, ?> labels = (Map<?, ?>) ((Map<?, ?>) object.get("metadata")).get("labels");
+        assertThat(((ArrayMap) labels).getInterned("caf\u00e9".intern())).isEqualTo("y");
+        assertThat(((ArrayMap) object.get("metadata")).getInterned("name")).isEqualTo("web");
+    }
+
+    @ParameterizedTest
     @ValueSource(ints = {2, 20})
     void cannotBeChanged(int size) {
         ArrayMap map = map(size, new LinkedHashMap<>());
