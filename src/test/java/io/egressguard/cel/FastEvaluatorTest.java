@@ -142,6 +142,55 @@ class FastEvaluatorTest {
         CelHarness.eval(expression, POD);
     }
 
+    /** An object as the webhook reads it ({@link JsonBytes}: {@link ArrayMap}s, small and indexed, interned keys). */
+    static final Map<String, Object> READ;
+
+    static {
+        StringBuilder big = new StringBuilder("{");
+        for (int i = 0; i < 12; i++) {
+            big.append(i == 0 ? "" : ",").append("\"k").append(i).append("\":").append(i);
+        }
+        String json = "{\"kind\":\"Pod\",\"metadata\":{\"name\":\"p\",\"labels\":{\"app\":\"web\"}},"
+                + "\"big\":" + big + "}}";
+        try {
+            READ = Map.of("object", JsonBytes.read(json.getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                    new JsonBytes.Limits(100, 1000, 100, 1000)).value());
+        } catch (JsonBytes.Malformed e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        // literal keys and field names are looked up by identity, computed keys by equality
+        "'name' in object.metadata && !('nam' in object.metadata) && !('names' in object.metadata)",
+        "('na' + 'me') in object.metadata && !(('na' + 'm') in object.metadata)",
+        "object.metadata[('na' + 'me')] == 'p' && object.metadata['name'] == 'p'",
+        "object.metadata.labels['app'] == 'web' && object.?metadata.?labels.?app.orValue('') == 'web'",
+        "has(object.big.k11) && !has(object.big.k12) && has(object.metadata.name) && !has(object.metadata.uid)",
+        "object.big.?k5.orValue(0) + object.big.?missing.orValue(0) + object.?big.?k7.orValue(0)",
+        "('k' + string(3)) in object.big && !(('k' + string(12)) in object.big) && 'k0' in object.big",
+        "object.big[('k' + string(7))] == 7 && object.big['k8'] == 8 && object.big.k9 == 9",
+        "object.metadata == {'name': dyn('p'), 'labels': dyn({'app': 'web'})} && size(object.big) == 12",
+        "object.?spec.orValue(null) == null && object.metadata != null && null != object.big",
+    })
+    void agreesWithCelJavaOnObjectsAsRead(String expression) throws Exception {
+        assertThat(CelHarness.FAST.supports(CelHarness.compile(expression))).as(expression).isTrue();
+        assertThat(CelHarness.eval(expression, READ)).as(expression).isIn(true, 12L);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {
+        "object.metadata['nam']",
+        "object.metadata[('na' + 'm')]",
+        "object.big['k12']",
+        "object.big[('k' + string(12))]",
+        "object.big.k12",
+    })
+    void missingKeysOfObjectsAsReadFailAsInCelJava(String expression) throws Exception {
+        assertThatThrownBy(() -> CelHarness.eval(expression, READ)).isInstanceOf(CelEvaluationException.class);
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {
         "object.spec.missing",
