@@ -138,8 +138,13 @@ class FastEvaluatorTest {
         "dyn([1, 2])[1] + dyn({'a': 3})['a'] + dyn({1: 4})[1] + dyn([5])[dyn(0u)]",
     })
     void agreesWithCelJava(String expression) throws Exception {
+        agreeing(expression, POD);
+    }
+
+    /** The value of both evaluators (CelHarness fails on a disagreement); the fast one must run it itself. */
+    private static Object agreeing(String expression, Map<String, Object> variables) throws Exception {
         assertThat(CelHarness.FAST.supports(CelHarness.compile(expression))).as(expression).isTrue();
-        CelHarness.eval(expression, POD);
+        return CelHarness.eval(expression, variables);
     }
 
     /** An object as the webhook reads it ({@link JsonBytes}: {@link ArrayMap}s, small and indexed, interned keys). */
@@ -175,8 +180,7 @@ class FastEvaluatorTest {
         "object.?spec.orValue(null) == null && object.metadata != null && null != object.big",
     })
     void agreesWithCelJavaOnObjectsAsRead(String expression) throws Exception {
-        assertThat(CelHarness.FAST.supports(CelHarness.compile(expression))).as(expression).isTrue();
-        assertThat(CelHarness.eval(expression, READ)).as(expression).isIn(true, 12L);
+        assertThat(agreeing(expression, READ)).as(expression).isIn(true, 12L);
     }
 
     @ParameterizedTest
