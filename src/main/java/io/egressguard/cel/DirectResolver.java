@@ -17,6 +17,14 @@ public interface DirectResolver extends CelVariableResolver {
      */
     Object value(String name);
 
+    /**
+     * Frames for the fast evaluator to reuse across the programs evaluated with this resolver (see
+     * {@link EvaluationFrames}), or {@code null}: a new frame for each evaluation.
+     */
+    default EvaluationFrames frames() {
+        return null;
+    }
+
     @Override
     default Optional<Object> find(String name) {
         return Optional.ofNullable(value(name));

@@ -42,12 +42,29 @@ final class FastProgram implements CelRuntime.Program {
 
     @Override
     public Object eval(CelVariableResolver resolver) throws CelEvaluationException {
+        EvaluationFrames frames = frames(resolver);
+        Frame f = frame(frames, resolver);
         try {
-            return root.eval(new Frame(resolver, slots, maxIterations));
+            return root.eval(f);
         } catch (Exception e) {
             // cel-java decides what the error is (or, should the two ever disagree, what the value is)
             return fallback.eval(resolver);
+        } finally {
+            if (frames != null) {
+                frames.release(f);
+            }
         }
+    }
+
+    /** The resolver's reusable frames, or null. */
+    private static EvaluationFrames frames(CelVariableResolver resolver) {
+        return resolver instanceof DirectResolver direct ? direct.frames() : null;
+    }
+
+    /** A frame for one evaluation: taken from {@code frames} (to be released) or, without them, a new one. */
+    private Frame frame(EvaluationFrames frames, CelVariableResolver resolver) {
+        return frames == null ? new Frame(resolver, slots, maxIterations)
+                : frames.acquire(resolver, slots, maxIterations);
     }
 
     /** The tree's root (for tests). */
@@ -64,7 +81,15 @@ final class FastProgram implements CelRuntime.Program {
      * that compare this evaluator with cel-java's.
      */
     Object evalStrictly(CelVariableResolver resolver) throws Exception {
-        return root.eval(new Frame(resolver, slots, maxIterations));
+        EvaluationFrames frames = frames(resolver);
+        Frame f = frame(frames, resolver);
+        try {
+            return root.eval(f);
+        } finally {
+            if (frames != null) {
+                frames.release(f);
+            }
+        }
     }
 
     @Override
@@ -154,17 +179,35 @@ final class FastProgram implements CelRuntime.Program {
     /** The value of a comprehension accumulator whose step failed; reading it fails. */
     private static final Object ERROR = new Object();
 
-    /** The state of one evaluation: variables, comprehension slots and the iteration budget. */
+    /**
+     * The state of one evaluation: variables, comprehension slots and the iteration budget. Made for one evaluation,
+     * or taken from {@link EvaluationFrames} and reset for each.
+     */
     static final class Frame {
-        final CelVariableResolver resolver;
-        final Object[] slots;
-        final int maxIterations;
+        CelVariableResolver resolver;
+        Object[] slots;
+        int maxIterations;
         int iterations;
 
         Frame(CelVariableResolver resolver, int slots, int maxIterations) {
             this.resolver = resolver;
             this.slots = slots == 0 ? null : new Object[slots];
             this.maxIterations = maxIterations;
+        }
+
+        /** Makes this frame as new for an evaluation of a program with {@code slots} slots. */
+        void reset(CelVariableResolver resolver, int slots, int maxIterations) {
+            this.resolver = resolver;
+            this.maxIterations = maxIterations;
+            this.iterations = 0;
+            Object[] s = this.slots;
+            if (slots > 0) {
+                if (s == null || s.length < slots) {
+                    this.slots = new Object[Math.max(slots, 8)];
+                } else {
+                    java.util.Arrays.fill(s, 0, slots, null);
+                }
+            }
         }
     }
 

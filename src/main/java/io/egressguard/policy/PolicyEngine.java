@@ -143,6 +143,7 @@ public final class PolicyEngine {
         Map<String, Object> labels = attrs.labelsForSelector();
         Map<String, Object> nsLabels = attrs.namespaceObject() == null ? null
                 : AdmissionAttributes.labelsOf(attrs.namespaceObject());
+        io.egressguard.cel.EvaluationFrames frames = new io.egressguard.cel.EvaluationFrames();
         for (Policy p : candidates) {
             if (!include.test(p)) {
                 continue;
@@ -153,14 +154,14 @@ public final class PolicyEngine {
             if (nsLabels != null && !p.namespaceSelector().isEmpty() && !p.namespaceSelector().matches(nsLabels)) {
                 continue;
             }
-            evaluate(p, attrs, egressguard, decisions, audit);
+            evaluate(p, attrs, egressguard, frames, decisions, audit);
         }
         return new Evaluation(List.copyOf(decisions), audit);
     }
 
-    private void evaluate(Policy p, AdmissionAttributes attrs, Map<String, Object> egressguard, List<Decision> out,
-            Map<String, String> audit) {
-        Activation activation = new Activation(attrs, egressguard, p);
+    private void evaluate(Policy p, AdmissionAttributes attrs, Map<String, Object> egressguard,
+            io.egressguard.cel.EvaluationFrames frames, List<Decision> out, Map<String, String> audit) {
+        Activation activation = new Activation(attrs, egressguard, p, frames);
         int before = out.size();
         for (Policy.Expression condition : p.matchConditions()) {
             try {
@@ -264,11 +265,19 @@ public final class PolicyEngine {
         private final AdmissionAttributes attrs;
         private final Map<String, Object> settings;
         private final LazyVariables variables;
+        private final io.egressguard.cel.EvaluationFrames frames;
 
-        Activation(AdmissionAttributes attrs, Map<String, Object> settings, Policy policy) {
+        Activation(AdmissionAttributes attrs, Map<String, Object> settings, Policy policy,
+                io.egressguard.cel.EvaluationFrames frames) {
             this.attrs = attrs;
             this.settings = settings;
             this.variables = policy.variables().isEmpty() ? null : new LazyVariables(policy.variables(), this);
+            this.frames = frames;
+        }
+
+        @Override
+        public io.egressguard.cel.EvaluationFrames frames() {
+            return frames;
         }
 
         @Override

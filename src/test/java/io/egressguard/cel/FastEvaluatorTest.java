@@ -255,6 +255,55 @@ class FastEvaluatorTest {
         assertThatThrownBy(() -> CelHarness.eval(expression, variables)).isInstanceOf(CelEvaluationException.class);
     }
 
+    /** A resolver that hands out reused frames, as the policy engine's activations do. */
+    private record FramedResolver(Map<String, Object> values, EvaluationFrames frames,
+            java.util.function.Function<FramedResolver, Object> params) implements DirectResolver {
+        @Override
+        public Object value(String name) {
+            return name.equals("params") ? params.apply(this) : values.get(name);
+        }
+    }
+
+    private static FastProgram fast(String expression) throws Exception {
+        dev.cel.common.CelAbstractSyntaxTree ast = CelHarness.compile(expression);
+        return (FastProgram) CelHarness.FAST.program(ast, CelHarness.CEL.createProgram(ast));
+    }
+
+    @Test
+    void reusedFramesStartEmptyWithTheirOwnIterationBudget() throws Exception {
+        EvaluationFrames frames = new EvaluationFrames();
+        FastProgram loop = fast("object.items.all(i, i == 1)");
+        FastProgram constantLoop = fast("[7].all(x, x == 7)");
+        FastProgram read = fast("object.y + 1");
+        FramedResolver resolver = new FramedResolver(
+                Map.of("object", Map.of("items", java.util.Collections.nCopies(6_000, 1L), "y", 1L)), frames, r -> 0L);
+        // 6,000 iterations each: the budget of 10,000 is per evaluation, not per frame
+        assertThat(loop.evalStrictly(resolver)).isEqualTo(true);
+        assertThat(loop.evalStrictly(resolver)).isEqualTo(true);
+        // the loop left values in the frame's first slots, where this program keeps object
+        assertThat(constantLoop.evalStrictly(resolver)).isEqualTo(true);
+        assertThat(read.evalStrictly(resolver)).isEqualTo(2L);
+        assertThat(frames.depth()).isZero();
+    }
+
+    @Test
+    void aVariableEvaluatedInsideAComprehensionGetsItsOwnFrame() throws Exception {
+        EvaluationFrames frames = new EvaluationFrames();
+        FastProgram inner = fast("[10, 20].map(y, y * 2)[1]");
+        FastProgram outer = fast("[1, 2].map(x, x + params)");
+        // params is evaluated lazily, as a policy's variables are, while the outer comprehension runs
+        FramedResolver resolver = new FramedResolver(Map.of(), frames, r -> {
+            try {
+                return inner.eval(r);
+            } catch (dev.cel.runtime.CelEvaluationException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        assertThat(outer.evalStrictly(resolver)).isEqualTo(List.of(41L, 42L));
+        assertThat(outer.eval(resolver)).isEqualTo(List.of(41L, 42L));
+        assertThat(frames.depth()).isZero();
+    }
+
     @Test
     void theIterationBudgetIsTheEvaluations() throws Exception {
         Map<String, Object> vars = Map.of("object", Map.of("items", java.util.Collections.nCopies(6_000, 1L)));

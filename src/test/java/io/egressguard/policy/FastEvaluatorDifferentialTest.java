@@ -48,7 +48,8 @@ class FastEvaluatorDifferentialTest {
         for (Policy p : engine.policies()) {
             List<Policy.Expression> expressions = expressions(p);
             for (AdmissionAttributes attrs : inputs) {
-                PolicyEngine.Activation activation = new PolicyEngine.Activation(attrs, egressguard, p);
+                PolicyEngine.Activation activation = new PolicyEngine.Activation(attrs, egressguard, p,
+                        new io.egressguard.cel.EvaluationFrames());
                 for (Policy.Expression e : expressions) {
                     Object expected;
                     boolean celFailed = false;
