@@ -228,10 +228,10 @@ for b in pod-10k deployment networkpolicy; do
   done
 done
 # the floor ratio in alternating pairs of runs (validate, noop, noop, validate, ...), as single runs can fall on
-# different moments of the host's load
+# different moments of the host's load; five pairs, as pairs of one run spread by about +-0.05
 pod_validate() { run_wrk /validate "$samples/pod-10k.json" 16 0 "$secs"; }
 pod_noop() { run_wrk /noop "$samples/pod-10k.json" 16 0 "$secs"; }
-quiet_pairs 3 pod_validate pod_noop
+quiet_pairs 5 pod_validate pod_noop
 floor_ratios=("${pairs_ratios[@]}")
 floor_list=$pairs_list
 kill "$sampler" 2>/dev/null
@@ -292,7 +292,7 @@ floor=${sat[pod-10k/noop]}
     "$pairs_list)"
   echo "- steal: CPU time the hypervisor gave to other guests during the run (/proc/stat), as a share of all CPU time;" \
     "a run with more than $quiet_steal% is repeated 5 s later: a saturation run up to three times (the row shows the" \
-    "last), a fixed rate until three runs are quiet (at most nine), a floor pair or a round of the comparison until" \
-    "three are quiet (at most six); when too few are quiet, all are used"
+    "last), a fixed rate until three runs are quiet (at most nine), a floor pair until five are quiet (at most ten)," \
+    "a round of the comparison until three are quiet (at most six); when too few are quiet, all are used"
 } >>"$report"
 cat "$report"
