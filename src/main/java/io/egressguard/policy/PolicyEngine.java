@@ -3,6 +3,7 @@ package io.egressguard.policy;
 import com.google.protobuf.NullValue;
 import dev.cel.runtime.CelEvaluationException;
 import io.egressguard.Settings;
+import io.egressguard.cel.EvaluationFrames;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -143,7 +144,7 @@ public final class PolicyEngine {
         Map<String, Object> labels = attrs.labelsForSelector();
         Map<String, Object> nsLabels = attrs.namespaceObject() == null ? null
                 : AdmissionAttributes.labelsOf(attrs.namespaceObject());
-        io.egressguard.cel.EvaluationFrames frames = new io.egressguard.cel.EvaluationFrames();
+        EvaluationFrames frames = new EvaluationFrames();
         for (Policy p : candidates) {
             if (!include.test(p)) {
                 continue;
@@ -160,7 +161,7 @@ public final class PolicyEngine {
     }
 
     private void evaluate(Policy p, AdmissionAttributes attrs, Map<String, Object> egressguard,
-            io.egressguard.cel.EvaluationFrames frames, List<Decision> out, Map<String, String> audit) {
+            EvaluationFrames frames, List<Decision> out, Map<String, String> audit) {
         Activation activation = new Activation(attrs, egressguard, p, frames);
         int before = out.size();
         for (Policy.Expression condition : p.matchConditions()) {
@@ -265,10 +266,10 @@ public final class PolicyEngine {
         private final AdmissionAttributes attrs;
         private final Map<String, Object> settings;
         private final LazyVariables variables;
-        private final io.egressguard.cel.EvaluationFrames frames;
+        private final EvaluationFrames frames;
 
         Activation(AdmissionAttributes attrs, Map<String, Object> settings, Policy policy,
-                io.egressguard.cel.EvaluationFrames frames) {
+                EvaluationFrames frames) {
             this.attrs = attrs;
             this.settings = settings;
             this.variables = policy.variables().isEmpty() ? null : new LazyVariables(policy.variables(), this);
@@ -276,7 +277,7 @@ public final class PolicyEngine {
         }
 
         @Override
-        public io.egressguard.cel.EvaluationFrames frames() {
+        public EvaluationFrames frames() {
             return frames;
         }
 
