@@ -137,7 +137,8 @@ report="$out/results.md"
 {
   echo "# Egress Guard benchmark"
   echo
-  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(java -version 2>&1 | head -1), JVM flags: $heap_flags${cds_flags:+ $cds_flags (class-data-sharing archive made by the launcher)}${server_env[*]:+, environment: ${server_env[*]}}"
+  # the CPU model: two machines of the same size need not run on the same hardware, and the floor moves with it
+  echo "$(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores ($(sed -n 's/^model name[[:space:]]*: *//p' /proc/cpuinfo | head -1)), $(java -version 2>&1 | head -1), JVM flags: $heap_flags${cds_flags:+ $cds_flags (class-data-sharing archive made by the launcher)}${server_env[*]:+, environment: ${server_env[*]}}"
   echo
 } >"$report"
 
