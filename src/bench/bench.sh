@@ -25,7 +25,7 @@ fi
 port="${BENCH_PORT:-18643}"
 out="$home/target/bench"
 mkdir -p "$out"
-jar="$home/target/quarkus-app/quarkus-run.jar"
+jar="$home/target/egress-guard-runner.jar"
 
 if ! command -v wrk >/dev/null 2>&1; then
   echo "bench: installing wrk (Debian package)" >&2

@@ -3,12 +3,12 @@
 # GET /q/health/ready answers 200, then the first POST /validate of the 10 KB injected Pod from a new curl process
 # (TLS handshake included). Prints each run and the medians, plus the CPU time the server used until ready and the
 # share of CPU time the hypervisor stole from this machine meanwhile (server.sh).
-# Usage: src/bench/startup.sh [RUNS] [JAR]     (default 5 runs of target/quarkus-app/quarkus-run.jar)
+# Usage: src/bench/startup.sh [RUNS] [JAR]     (default 5 runs of target/egress-guard-runner.jar)
 # BENCH_PORT (default 18700) picks the port; EXTRA_JAVA_OPTS are added to the JVM flags.
 set -uo pipefail
 home="$(cd "$(dirname "$0")/../.." && pwd)"
 runs="${1:-5}"
-jar="${2:-$home/target/quarkus-app/quarkus-run.jar}"
+jar="${2:-$home/target/egress-guard-runner.jar}"
 port="${BENCH_PORT:-18700}"
 out="$home/target/bench/startup"
 mkdir -p "$out"

@@ -11,10 +11,17 @@ import picocli.CommandLine;
 @QuarkusMain
 public final class Main {
 
+    private static final String LOG_MANAGER = "java.util.logging.manager";
+
     private Main() {
     }
 
     public static void main(String... args) {
+        // the JDK starts this class directly from the one jar (no Quarkus entry point before it): Quarkus logs through
+        // JBoss LogManager, which must be the JDK's log manager before anything logs
+        if (System.getProperty(LOG_MANAGER) == null) {
+            System.setProperty(LOG_MANAGER, "org.jboss.logmanager.LogManager");
+        }
         System.exit(run(args));
     }
 

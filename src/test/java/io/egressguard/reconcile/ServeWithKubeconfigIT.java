@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ServeWithKubeconfigIT {
 
-    static final Path JAR = Path.of("target", "quarkus-app", "quarkus-run.jar");
+    static final Path JAR = Path.of("target", "egress-guard-runner.jar");
 
     MockCluster cluster;
     Process serve;

@@ -49,7 +49,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The packaged application ({@code java -jar quarkus-run.jar serve}) serves a renewed certificate without a restart:
+ * The packaged application ({@code java -jar egress-guard-runner.jar serve}) serves a renewed certificate without a restart:
  * from files rewritten under it ({@code --tls-cert/--tls-key}, as the kubelet updates a mounted cert-manager
  * Secret), while clients keep sending admission reviews and none fails; and with self-managed certificates ({@code
  * --tls-secret}) against a mock API server, where it creates the Secret, sets the caBundle of both webhook
@@ -58,7 +58,7 @@ import org.junit.jupiter.api.io.TempDir;
 @EnableKubernetesMockClient(crud = true, https = false)
 class CertificateRotationIT {
 
-    static final Path JAR = Path.of("target", "quarkus-app", "quarkus-run.jar");
+    static final Path JAR = Path.of("target", "egress-guard-runner.jar");
     static final List<String> NAMES = SelfSignedCertificates.dnsNames("egress-guard", "egress-guard",
             "cluster.local");
 

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class TrainingRunIT {
 
-    static final Path JAR = Path.of("target", "quarkus-app", "quarkus-run.jar");
+    static final Path JAR = Path.of("target", "egress-guard-runner.jar");
 
     @Test
     void exitsWhenReadyAndLeavesAUsableArchive(@TempDir Path dir) throws Exception {
@@ -35,6 +35,9 @@ class TrainingRunIT {
         String log = Files.readString(dir.resolve("training.log"));
         assertThat(training.exitValue()).as(log).isZero();
         assertThat(log).contains("warm-up done").contains("HTTPS requests").contains("exiting when ready");
+        // Quarkus' log format, not the JDK's: the one jar starts Main directly, which installs JBoss LogManager
+        assertThat(log)
+                .containsPattern("INFO +\\[io\\.egressguard\\.server\\.Warmup\\] \\(egress-guard-warmup\\) warm-up");
         assertThat(archive).as(log).isRegularFile();
         assertThat(Files.size(archive)).isGreaterThan(1_000_000);
 
