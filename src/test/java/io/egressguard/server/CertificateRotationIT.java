@@ -49,8 +49,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The packaged application ({@code java -jar egress-guard-runner.jar serve}) serves a renewed certificate without a restart:
- * from files rewritten under it ({@code --tls-cert/--tls-key}, as the kubelet updates a mounted cert-manager
+ * The packaged application ({@code java -jar egress-guard-runner.jar serve}) serves a renewed certificate without a
+ * restart: from files rewritten under it ({@code --tls-cert/--tls-key}, as the kubelet updates a mounted cert-manager
  * Secret), while clients keep sending admission reviews and none fails; and with self-managed certificates ({@code
  * --tls-secret}) against a mock API server, where it creates the Secret, sets the caBundle of both webhook
  * configurations, and follows a renewal written by another replica.
