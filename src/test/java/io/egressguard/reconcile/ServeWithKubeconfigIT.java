@@ -3,6 +3,7 @@ package io.egressguard.reconcile;
 import static io.egressguard.reconcile.MockCluster.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.egressguard.server.PackagedApplication;
 import io.egressguard.translate.EgressNames;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
 import java.net.ServerSocket;
@@ -28,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ServeWithKubeconfigIT {
 
-    static final Path JAR = Path.of("target", "egress-guard-runner.jar");
+    static final Path JAR = PackagedApplication.JAR;
 
     MockCluster cluster;
     Process serve;

@@ -58,7 +58,7 @@ import org.junit.jupiter.api.io.TempDir;
 @EnableKubernetesMockClient(crud = true, https = false)
 class CertificateRotationIT {
 
-    static final Path JAR = Path.of("target", "egress-guard-runner.jar");
+    static final Path JAR = PackagedApplication.JAR;
     static final List<String> NAMES = SelfSignedCertificates.dnsNames("egress-guard", "egress-guard",
             "cluster.local");
 

@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class GracefulShutdownIT {
 
-    static final Path JAR = Path.of("target", "egress-guard-runner.jar");
+    static final Path JAR = PackagedApplication.JAR;
 
     @Test
     void sigtermDrainsWhileReportingNotReady(@TempDir Path dir) throws Exception {

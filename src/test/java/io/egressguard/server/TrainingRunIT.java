@@ -17,7 +17,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class TrainingRunIT {
 
-    static final Path JAR = Path.of("target", "egress-guard-runner.jar");
+    static final Path JAR = PackagedApplication.JAR;
 
     @Test
     void exitsWhenReadyAndLeavesAUsableArchive(@TempDir Path dir) throws Exception {
